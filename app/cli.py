@@ -1,0 +1,108 @@
+"""`ops-backend`: serve the API (embedded PostgreSQL when DATABASE_URL is unset) and migrate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+
+from app.core.logging import configure_logging
+from app.core.settings import Settings, SettingsError, get_settings
+
+log = logging.getLogger("ops_backend")
+
+
+def _database_url(settings: Settings) -> str:
+    """The configured server, or the embedded one started now (never both)."""
+    if settings.DATABASE_URL:
+        return settings.DATABASE_URL
+    from app.core.embedded_db import start_embedded
+
+    url = start_embedded(settings.state_dir)
+    os.environ["DATABASE_URL"] = url  # uvicorn workers read their settings from the environment
+    get_settings.cache_clear()
+    return url
+
+
+def _prepare_multiprocess_metrics(settings: Settings, workers: int) -> None:
+    """With several workers, Prometheus metrics are aggregated through files in state/."""
+    if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    path = settings.state_dir / "prometheus-multiproc"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.core import migrations
+
+    url = _database_url(settings)
+    if args.downgrade:
+        migrations.downgrade(url, args.downgrade)
+        log.info("downgraded", extra={"revision": args.downgrade})
+    else:
+        migrations.upgrade(url, args.revision)
+        log.info("migrated", extra={"revision": args.revision})
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.core import migrations
+
+    url = _database_url(settings)
+    if not args.no_migrate:
+        migrations.upgrade(url)
+    _prepare_multiprocess_metrics(settings, args.workers)
+    log.info("starting", extra={"host": args.host, "port": args.port, "workers": args.workers})
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=args.access_log,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ops-backend", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service (migrates first)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve.add_argument("--no-migrate", action="store_true", help="do not run migrations first")
+    serve.add_argument("--access-log", action="store_true", help="log every request (off: speed)")
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--revision", default="head")
+    migrate.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION instead")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        print(f"ops-backend: {exc}", file=sys.stderr)  # noqa: T201 - logging is not set up yet
+        return 2
+    configure_logging(settings.LOG_LEVEL)
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

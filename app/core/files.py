@@ -1,0 +1,129 @@
+"""The only module that writes files: atomic JSON, append-only JSONL, snapshots."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+JsonLike = BaseModel | dict[str, Any] | list[Any]
+
+
+def _to_bytes(data: JsonLike, *, indent: int | None) -> bytes:
+    if isinstance(data, BaseModel):
+        return data.model_dump_json(indent=indent).encode()
+    return json.dumps(data, indent=indent, ensure_ascii=False, default=str).encode()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_tmp(directory: Path, name: str, payload: bytes) -> Path:
+    tmp = directory / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return tmp
+
+
+def write_json_atomic(path: Path, data: JsonLike) -> Path:
+    """Replace `path` with the complete JSON document or leave the old one: never a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_tmp(path.parent, path.name, _to_bytes(data, indent=2) + b"\n")
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def snapshot_name(stem: str, when: datetime, seq: int = 0) -> str:
+    """`<stem>_YYYYMMDD_HHMMSS.json`; no colons; `_NN` appended only on a collision."""
+    base = f"{stem}_{when.strftime('%Y%m%d_%H%M%S')}"
+    return f"{base}.json" if seq == 0 else f"{base}_{seq:02d}.json"
+
+
+def write_snapshot(directory: Path, stem: str, when: datetime, data: JsonLike) -> Path:
+    """Write a new snapshot that never overwrites an existing one (append-only directory)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = _write_tmp(directory, stem, _to_bytes(data, indent=2) + b"\n")
+    try:
+        for seq in range(1000):
+            target = directory / snapshot_name(stem, when, seq)
+            try:
+                os.link(tmp, target)  # fails if the name exists: collision-safe across processes
+            except FileExistsError:
+                continue
+            _fsync_dir(directory)
+            return target
+        raise FileExistsError(f"no free snapshot name for {stem} at {when.isoformat()}")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def append_jsonl(path: Path, data: JsonLike) -> None:
+    """Append one whole line under an exclusive lock (append-only: never rewrite a line)."""
+    line = _to_bytes(data, indent=None).replace(b"\n", b" ") + b"\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            # A torn line left by a crashed writer would glue onto ours: start on a fresh line.
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(f"short write to {path.name}: {written} of {len(line)} bytes")
+            os.fsync(fd)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield each complete JSON line; a torn or corrupt line (a crashed writer) is skipped."""
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                return
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                yield value
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """Read a JSON document written by write_json_atomic, or None when absent."""
+    try:
+        value = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    return value if isinstance(value, dict) else None

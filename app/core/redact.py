@@ -1,0 +1,70 @@
+"""Secret scrubbing: configured secret values and token-shaped strings, for every outbound text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "[REDACTED]"
+
+# Shapes that are secrets whatever their value; ordered so URLs go before their parts.
+_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # Telegram puts the bot token in the URL path: /bot<id>:<secret>/method
+    re.compile(r"bot\d{6,12}:[A-Za-z0-9_-]{30,}"),
+    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),
+    re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]+"),
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/=]{8,}"),
+    re.compile(
+        r"(?i)(\"?(?:routing_key|integration_key|service_key|api[_-]?key|token|secret|password|"
+        r"authorization)\"?\s*[:=]\s*\"?)([^\s\"',&}]{6,})"
+    ),
+    re.compile(r"(?i)(https?://[^\s:/@]+:)([^\s@/]{3,})(@)"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+)
+
+_secret_values: tuple[str, ...] = ()
+
+
+def configure_secrets(values: Iterable[str]) -> None:
+    """Register the configured secret values (from Settings) to scrub wherever they occur."""
+    global _secret_values
+    # Longest first so a value containing another is removed whole; very short values
+    # (a chat id like "42") would wreck ordinary text and are caught by context patterns.
+    _secret_values = tuple(sorted({v for v in values if len(v) >= 6}, key=len, reverse=True))
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match.re.groups == 2:
+        return f"{match.group(1)}{MASK}"
+    if match.re.groups == 3:
+        return f"{match.group(1)}{MASK}{match.group(3)}"
+    return MASK
+
+
+def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
+    """Return `text` with every known secret value and token-shaped string replaced by a mask."""
+    for value in (*_secret_values, *extra_secrets):
+        if value and value in text:
+            text = text.replace(value, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(_mask_match, text)
+    return text
+
+
+def redact_value(value: Any) -> Any:
+    """Redact strings inside nested dicts/lists (for JSON about to be stored or logged)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(v) for v in value]
+    return value
+
+
+def looks_secret(text: str) -> bool:
+    """True when `text` carries a configured secret or a token-shaped string."""
+    return redact(text) != text

@@ -1,0 +1,187 @@
+"""One Settings class: every knob from the environment, secrets also from `<NAME>_FILE`."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+# Every field typed SecretStr may be given as NAME or as NAME_FILE (a Kubernetes secret mount).
+SECRET_FIELDS = (
+    "ALERTMANAGER_TOKEN",
+    "VIEWER_TOKEN",
+    "OPERATOR_TOKEN",
+    "OPS_SCRIPT_TOKEN",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_CHAT_ID",
+    "SLACK_WEBHOOK_URL",
+    "PAGERDUTY_ROUTING_KEY",
+)
+
+
+class SettingsError(RuntimeError):
+    """Raised at start-up when the configuration cannot work; the message names the setting."""
+
+
+class SecretFileSource(PydanticBaseSettingsSource):
+    """Reads `<NAME>_FILE` for secret fields; a set but unreadable file is an error, not a gap."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        path = os.environ.get(f"{field_name}_FILE")
+        if field_name not in SECRET_FIELDS or not path:
+            return None, field_name, False
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"{field_name}_FILE points to {path!r}, which cannot be read: {exc.strerror}"
+            ) from None
+        return value, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+class Settings(BaseSettings):
+    """Service configuration. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    ENVIRONMENT: Literal["development", "production"] = "development"
+    DATABASE_URL: str | None = None
+    DATABASE_POOL_SIZE: int = Field(default=10, ge=1, le=200)
+    DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0, le=200)
+    DATABASE_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=60)
+    DATA_DIR: Path = Field(default_factory=Path.cwd)
+
+    ALERTMANAGER_TOKEN: SecretStr | None = None
+    VIEWER_TOKEN: SecretStr | None = None
+    OPERATOR_TOKEN: SecretStr | None = None
+    OPS_SCRIPT_TOKEN: SecretStr | None = None
+
+    TELEGRAM_BOT_TOKEN: SecretStr | None = None
+    TELEGRAM_CHAT_ID: SecretStr | None = None
+    TELEGRAM_API_BASE: str = "https://api.telegram.org"
+    SLACK_WEBHOOK_URL: SecretStr | None = None
+    PAGERDUTY_ROUTING_KEY: SecretStr | None = None
+    PAGERDUTY_EVENTS_URL: str = "https://events.pagerduty.com/v2/enqueue"
+    PROMETHEUS_URL: str = "http://prometheus-server.monitoring.svc:80"
+    KUBECONFIG: str | None = None
+    KUBERNETES_API_URL: str | None = None
+
+    TIMEZONE: str = "UTC"
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    PUBLIC_BASE_URL: str = "http://localhost:8080"
+    HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
+    HTTP_MAX_ATTEMPTS: int = Field(default=4, ge=1, le=10)
+    HTTP_MAX_RETRY_SECONDS: float = Field(default=30.0, ge=0, le=600)
+    WEBHOOK_MAX_BODY_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, SecretFileSource(settings_cls)
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value or None
+
+    @field_validator(
+        "TELEGRAM_API_BASE", "PAGERDUTY_EVENTS_URL", "PROMETHEUS_URL", "PUBLIC_BASE_URL"
+    )
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs(self) -> Settings:
+        if self.ENVIRONMENT == "production":
+            if self.DATABASE_URL is None:
+                raise ValueError("DATABASE_URL is required when ENVIRONMENT=production")
+            if self.ALERTMANAGER_TOKEN is None:
+                raise ValueError("ALERTMANAGER_TOKEN is required when ENVIRONMENT=production")
+        tokens = [t.get_secret_value() for t in self.api_tokens().values() if t is not None]
+        if len(tokens) != len(set(tokens)):
+            raise ValueError("API tokens must differ: one token would carry several scopes")
+        if any(len(t) < 16 for t in tokens):
+            raise ValueError("API tokens must be at least 16 characters")
+        return self
+
+    def api_tokens(self) -> dict[str, SecretStr | None]:
+        """The four bearer tokens by setting name."""
+        return {
+            "ALERTMANAGER_TOKEN": self.ALERTMANAGER_TOKEN,
+            "VIEWER_TOKEN": self.VIEWER_TOKEN,
+            "OPERATOR_TOKEN": self.OPERATOR_TOKEN,
+            "OPS_SCRIPT_TOKEN": self.OPS_SCRIPT_TOKEN,
+        }
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret value, for the redactor."""
+        values = []
+        for name in SECRET_FIELDS:
+            secret = getattr(self, name)
+            if secret is not None and secret.get_secret_value():
+                values.append(secret.get_secret_value())
+        return values
+
+    def secrets_present(self) -> dict[str, bool]:
+        """Which secrets are set, never their values."""
+        return {name: getattr(self, name) is not None for name in SECRET_FIELDS}
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.DATA_DIR / "reports"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.DATA_DIR / "state"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one readable SettingsError."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid configuration: {problems}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,69 @@
+"""Liveness with DB state, readiness (DB reachable and schema at head), Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.metrics import render_metrics
+
+router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+
+async def _db_revision(engine: AsyncEngine, timeout: float) -> str | None:
+    async def probe() -> str | None:
+        async with engine.connect() as conn:
+            return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+
+    return await asyncio.wait_for(probe(), timeout)
+
+
+async def _db_ok(request: Request) -> tuple[bool, str | None]:
+    settings = request.app.state.settings
+    try:
+        return True, await _db_revision(request.app.state.engine, settings.DATABASE_TIMEOUT_SECONDS)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        log.warning("database check failed", extra={"error_class": type(exc).__name__})
+        return False, None
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """`{"status": "healthy", "database": "connected"}`, or 503 with `disconnected`."""
+    ok, _ = await _db_ok(request)
+    if ok:
+        return JSONResponse({"status": "healthy", "database": "connected"})
+    return JSONResponse({"status": "unhealthy", "database": "disconnected"}, status_code=503)
+
+
+@router.get("/ready")
+async def ready(request: Request) -> JSONResponse:
+    """Ready when the database answers and its schema is at the code's migration head."""
+    ok, revision = await _db_ok(request)
+    expected = request.app.state.schema_head
+    body = {
+        "ready": ok and revision == expected,
+        "database": "connected" if ok else "disconnected",
+        "schema_revision": revision,
+        "expected_revision": expected,
+    }
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus text format; scrape hooks refresh DB-derived gauges first."""
+    for hook in request.app.state.scrape_hooks:
+        try:
+            await hook(request.app)
+        except Exception:  # a gauge refresh must never break the scrape
+            log.exception("metrics scrape hook failed")
+    payload, content_type = render_metrics()
+    return Response(payload, media_type=content_type)

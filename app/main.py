@@ -1,0 +1,45 @@
+"""create_app(), the lifespan, routers; nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.core.clock import Clock
+from app.core.db import make_engine, make_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.metrics import HttpMetricsMiddleware
+from app.core.middleware import RequestIdMiddleware
+from app.core.migrations import head_revision
+from app.core.redact import configure_secrets
+from app.core.settings import Settings, get_settings
+from app.health.router import router as health_router
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    configure_secrets(settings.secret_values())
+    engine = make_engine(settings)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.schema_head = head_revision()
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the service; tests pass their own settings and a fixed clock."""
+    app = FastAPI(title="ops-backend", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings or get_settings()
+    app.state.clock = clock or Clock()
+    app.state.scrape_hooks = []
+    install_error_handlers(app)
+    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    return app
