@@ -12,7 +12,7 @@ from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.metrics import HttpMetricsMiddleware
 from app.core.middleware import RequestIdMiddleware
-from app.core.migrations import head_revision
+from app.core.migrations import head_revisions
 from app.core.redact import configure_secrets
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
@@ -25,7 +25,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.schema_head = head_revision()
+    app.state.schema_heads = head_revisions()
     try:
         yield
     finally:

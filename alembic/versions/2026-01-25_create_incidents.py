@@ -8,9 +8,8 @@ Create Date: 2026-01-25
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0001_create_incidents"
 down_revision: str | None = None

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-
-from alembic import command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,8 +19,12 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """`alembic upgrade <revision>`; synchronous, run it before the event loop starts."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """`alembic upgrade <revision>`; synchronous, run it before the event loop starts.
+
+    "heads" rather than "head": domains add migrations on their own branch off a shared
+    revision, and every branch must be applied.
+    """
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -30,7 +33,7 @@ def downgrade(database_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-def head_revision() -> str | None:
-    """The newest revision in the migration scripts."""
+def head_revisions() -> list[str]:
+    """The newest revision of every branch in the migration scripts, sorted."""
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
-    return script.get_current_head()
+    return sorted(script.get_heads())

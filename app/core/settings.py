@@ -25,6 +25,24 @@ SECRET_FIELDS = (
 )
 
 
+PriorityName = Literal["P0", "P1", "P2"]
+
+
+def _default_severity_map() -> dict[str, PriorityName]:
+    return {
+        "critical": "P0",
+        "page": "P0",
+        "high": "P1",
+        "error": "P1",
+        "warning": "P1",
+        "major": "P1",
+    }
+
+
+def _default_pipeline_priorities() -> list[PriorityName]:
+    return ["P0", "P1"]
+
+
 class SettingsError(RuntimeError):
     """Raised at start-up when the configuration cannot work; the message names the setting."""
 
@@ -88,6 +106,16 @@ class Settings(BaseSettings):
     HTTP_MAX_RETRY_SECONDS: float = Field(default=30.0, ge=0, le=600)
     WEBHOOK_MAX_BODY_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
 
+    # --- incidents -------------------------------------------------------------------------
+    # severity label value -> priority, used when an alert has no `priority` label.
+    SEVERITY_PRIORITY_MAP: dict[str, PriorityName] = Field(default_factory=_default_severity_map)
+    DEFAULT_PRIORITY: PriorityName = "P2"
+    # Open incidents whose alert has not been seen for this long are flagged stale (not closed).
+    INCIDENT_STALE_AFTER_SECONDS: int = Field(default=12 * 3600, ge=60)
+    MAINTENANCE_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
+    # Priorities whose new incidents get the background response pipeline.
+    PIPELINE_PRIORITIES: list[PriorityName] = Field(default_factory=_default_pipeline_priorities)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -98,6 +126,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, SecretFileSource(settings_cls)
+
+    @field_validator("SEVERITY_PRIORITY_MAP")
+    @classmethod
+    def _lower_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        return {k.strip().lower(): v for k, v in value.items()}
 
     @field_validator("DATABASE_URL")
     @classmethod

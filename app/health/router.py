@@ -17,21 +17,22 @@ router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
 
 
-async def _db_revision(engine: AsyncEngine, timeout: float) -> str | None:
-    async def probe() -> str | None:
+async def _db_revision(engine: AsyncEngine, timeout: float) -> list[str]:
+    async def probe() -> list[str]:
         async with engine.connect() as conn:
-            return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return sorted(str(r[0]) for r in rows)
 
     return await asyncio.wait_for(probe(), timeout)
 
 
-async def _db_ok(request: Request) -> tuple[bool, str | None]:
+async def _db_ok(request: Request) -> tuple[bool, list[str]]:
     settings = request.app.state.settings
     try:
         return True, await _db_revision(request.app.state.engine, settings.DATABASE_TIMEOUT_SECONDS)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("database check failed", extra={"error_class": type(exc).__name__})
-        return False, None
+        return False, []
 
 
 @router.get("/health")
@@ -47,12 +48,12 @@ async def health(request: Request) -> JSONResponse:
 async def ready(request: Request) -> JSONResponse:
     """Ready when the database answers and its schema is at the code's migration head."""
     ok, revision = await _db_ok(request)
-    expected = request.app.state.schema_head
+    expected = request.app.state.schema_heads
     body = {
         "ready": ok and revision == expected,
         "database": "connected" if ok else "disconnected",
-        "schema_revision": revision,
-        "expected_revision": expected,
+        "schema_revisions": revision,
+        "expected_revisions": expected,
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 

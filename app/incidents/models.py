@@ -6,7 +6,20 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, Index, String, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,19 +41,31 @@ class IncidentStatus(enum.StrEnum):
     CLOSED = "closed"
 
 
+ACTIVE_STATUSES = (IncidentStatus.OPEN, IncidentStatus.INVESTIGATING)
+
+
+class PipelineState(enum.StrEnum):
+    """Progress of the background response pipeline (diagnose, remediate, escalate)."""
+
+    NONE = "none"  # not wanted for this incident (e.g. P2)
+    PENDING = "pending"  # queued; any worker may claim it
+    RUNNING = "running"  # claimed under a lease; reclaimable once the lease expires
+    DONE = "done"
+    FAILED = "failed"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
 class Incident(Base):
     __tablename__ = "incidents"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     alert_name: Mapped[str] = mapped_column(String(100), nullable=False)
-    priority: Mapped[Priority] = mapped_column(
-        Enum(Priority, name="incident_priority", values_callable=lambda e: [m.value for m in e]),
-        nullable=False,
-    )
+    priority: Mapped[Priority] = mapped_column(_enum(Priority, "incident_priority"), nullable=False)
     status: Mapped[IncidentStatus] = mapped_column(
-        Enum(
-            IncidentStatus, name="incident_status", values_callable=lambda e: [m.value for m in e]
-        ),
+        _enum(IncidentStatus, "incident_status"),
         nullable=False,
         server_default=IncidentStatus.OPEN.value,
     )
@@ -56,8 +81,96 @@ class Incident(Base):
     diagnostics: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     remediation_actions: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
 
+    # Added by 0002_incident_ingest: dedup, source data, lifecycle, pipeline progress.
+    fingerprint: Mapped[str | None] = mapped_column(String(200))
+    service: Mapped[str | None] = mapped_column(String(100))
+    severity: Mapped[str | None] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(String(32), nullable=False, server_default="alertmanager")
+    labels: Mapped[dict[str, str]] = mapped_column(
+        JsonType, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    annotations: Mapped[dict[str, str]] = mapped_column(
+        JsonType, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    generator_url: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    occurrence_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    previous_incident_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("incidents.id", ondelete="SET NULL")
+    )
+    stale: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pipeline_state: Mapped[PipelineState] = mapped_column(
+        _enum(PipelineState, "incident_pipeline_state"),
+        nullable=False,
+        server_default=PipelineState.NONE.value,
+    )
+    pipeline_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    pipeline_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pipeline_owner: Mapped[str | None] = mapped_column(String(100))
+
     __table_args__ = (
         Index("ix_incidents_status", "status"),
         Index("ix_incidents_priority", "priority"),
         Index("ix_incidents_created_at", "created_at"),
+        # One active incident per fingerprint: what makes two replicas agree on dedup.
+        Index(
+            "uq_incidents_active_fingerprint",
+            "fingerprint",
+            unique=True,
+            postgresql_where=text("status IN ('open', 'investigating')"),
+        ),
+        Index("ix_incidents_fingerprint_created_at", "fingerprint", "created_at"),
+        Index("ix_incidents_created_at_id", "created_at", "id"),
+        Index("ix_incidents_service", "service"),
+        Index("ix_incidents_alert_name", "alert_name"),
+        Index(
+            "ix_incidents_pipeline_due",
+            "pipeline_state",
+            "pipeline_lease_until",
+            postgresql_where=text("pipeline_state IN ('pending', 'running')"),
+        ),
     )
+
+
+class IncidentEvent(Base):
+    """The incident timeline: append-only, one row per change."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+    __table_args__ = (Index("ix_incident_events_incident_id_id", "incident_id", "id"),)
+
+
+class IgnoredAlert(Base):
+    """Resolved alerts that matched no incident: recorded, not an error."""
+
+    __tablename__ = "ignored_alerts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    fingerprint: Mapped[str] = mapped_column(String(200), nullable=False)
+    alert_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    reason: Mapped[str] = mapped_column(String(100), nullable=False)
+    labels: Mapped[dict[str, str]] = mapped_column(JsonType, nullable=False)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -59,3 +59,21 @@ def test_upgrade_downgrade_upgrade(empty_db: str) -> None:
 
     migrations.upgrade(empty_db)
     assert "incidents" in _tables(empty_db)
+
+
+def test_models_match_migrations(database_url: str) -> None:
+    """The ORM models and the migrated schema agree (no forgotten migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from app.core.db import Base
+    from app.models_registry import import_all_models
+
+    import_all_models()
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []

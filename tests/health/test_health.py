@@ -22,7 +22,8 @@ async def test_health_connected(client: httpx.AsyncClient) -> None:
 async def test_ready_reports_schema_head(client: httpx.AsyncClient) -> None:
     body = (await client.get("/ready")).json()
     assert body["ready"] is True
-    assert body["schema_revision"] == body["expected_revision"] is not None
+    assert body["schema_revisions"] == body["expected_revisions"]
+    assert body["expected_revisions"]
 
 
 async def test_metrics_use_route_templates(client: httpx.AsyncClient) -> None:
