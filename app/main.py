@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -16,6 +16,12 @@ from app.core.migrations import head_revisions
 from app.core.redact import configure_secrets
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
+from app.incidents.router import router as incidents_router
+from app.incidents.runtime import incidents_runtime
+from app.incidents.webhook import router as webhook_router
+
+# Each domain's runtime (clients, loops, runners), entered in order after the database is up.
+DOMAIN_RUNTIMES = (incidents_runtime,)
 
 
 @asynccontextmanager
@@ -27,7 +33,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.schema_heads = head_revisions()
     try:
-        yield
+        async with AsyncExitStack() as stack:
+            for runtime in DOMAIN_RUNTIMES:
+                await stack.enter_async_context(runtime(app))
+            yield
     finally:
         await engine.dispose()
 
@@ -42,4 +51,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
+    app.include_router(webhook_router)
+    app.include_router(incidents_router)
     return app

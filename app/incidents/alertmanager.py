@@ -1,0 +1,154 @@
+"""Pure Alertmanager parsing: webhook v4 (or one bare alert) into normalised alerts.
+
+Follows alerta's split: this module knows the wire format and nothing about storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.core.errors import Unprocessable
+
+ZERO_TIME_YEAR = 1  # Alertmanager's "no end" is 0001-01-01T00:00:00Z
+MAX_ALERT_NAME = 100
+MAX_SERVICE = 100
+MAX_FINGERPRINT = 200
+
+
+class AlertIn(BaseModel):
+    """One alert as Alertmanager sends it; unknown fields are ignored (newer versions add some)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: Literal["firing", "resolved"] = "firing"
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime | None = None  # noqa: N815 - wire name
+    endsAt: datetime | None = None  # noqa: N815 - wire name
+    generatorURL: str | None = None  # noqa: N815 - wire name
+    fingerprint: str | None = Field(default=None, max_length=MAX_FINGERPRINT)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("labels", "annotations", mode="before")
+    @classmethod
+    def _stringify(cls, value: Any) -> Any:
+        # curl users send numbers and booleans; Alertmanager only ever sends strings.
+        if isinstance(value, dict):
+            return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+        return value
+
+    @field_validator("startsAt", "endsAt")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.year == ZERO_TIME_YEAR:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class WebhookIn(BaseModel):
+    """Alertmanager webhook payload, version 4."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: str = "4"
+    groupKey: str | None = None  # noqa: N815 - wire name
+    truncatedAlerts: int = 0  # noqa: N815 - wire name
+    status: str | None = None
+    receiver: str | None = None
+    groupLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815 - wire name
+    commonLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815 - wire name
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)  # noqa: N815 - wire name
+    externalURL: str | None = None  # noqa: N815 - wire name
+    alerts: list[AlertIn] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAlert:
+    """What ingest needs from one alert, already normalised."""
+
+    fingerprint: str
+    firing: bool
+    alert_name: str
+    priority: str
+    severity: str | None
+    service: str | None
+    summary: str | None
+    description: str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    generator_url: str | None
+
+
+def label_fingerprint(labels: dict[str, str]) -> str:
+    """Stable fingerprint from the sorted label set (used when Alertmanager's is absent)."""
+    canonical = json.dumps(sorted(labels.items()), separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def priority_for(labels: Mapping[str, str], severity_map: Mapping[str, str], default: str) -> str:
+    """A valid `priority` label wins; else the severity map; else the default."""
+    explicit = labels.get("priority", "").strip().upper()
+    if explicit in ("P0", "P1", "P2"):
+        return explicit
+    return severity_map.get(labels.get("severity", "").strip().lower(), default)
+
+
+def normalise(
+    alert: AlertIn, severity_map: Mapping[str, str], default_priority: str
+) -> ParsedAlert:
+    labels = alert.labels
+    return ParsedAlert(
+        fingerprint=alert.fingerprint or label_fingerprint(labels),
+        firing=alert.status == "firing",
+        alert_name=(labels.get("alertname") or "unnamed")[:MAX_ALERT_NAME],
+        priority=priority_for(labels, severity_map, default_priority),
+        severity=labels.get("severity"),
+        service=labels["service"][:MAX_SERVICE] if labels.get("service") else None,
+        summary=alert.annotations.get("summary"),
+        description=alert.annotations.get("description"),
+        labels=labels,
+        annotations=alert.annotations,
+        starts_at=alert.startsAt,
+        ends_at=alert.endsAt,
+        generator_url=alert.generatorURL,
+    )
+
+
+def _errors(exc: ValidationError) -> str:
+    first = exc.errors()[:3]
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
+
+
+def parse_payload(
+    body: bytes, severity_map: Mapping[str, str], default_priority: str
+) -> list[ParsedAlert]:
+    """Parse a v4 webhook or a single alert object; raise Unprocessable with a reason."""
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Unprocessable(f"body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise Unprocessable("body must be a JSON object (Alertmanager webhook v4 or one alert)")
+    try:
+        if "alerts" in document:
+            alerts = WebhookIn.model_validate(document).alerts
+        elif "labels" in document:
+            alerts = [AlertIn.model_validate(document)]
+        else:
+            raise Unprocessable("expected an Alertmanager webhook (alerts[]) or an alert (labels)")
+    except ValidationError as exc:
+        raise Unprocessable(f"invalid alert payload: {_errors(exc)}") from None
+    return [normalise(a, severity_map, default_priority) for a in alerts]

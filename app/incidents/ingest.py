@@ -1,0 +1,182 @@
+"""Alerts → incidents in one round trip: a multi-row upsert keyed on the active fingerprint.
+
+One statement per webhook, whatever its size: arrays are unnested into an
+`INSERT … ON CONFLICT (fingerprint) WHERE status IN ('open','investigating')`, resolutions
+and timeline rows ride in the same statement. The partial unique index is what makes two
+replicas receiving the same group agree on one incident.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.incidents.alertmanager import ParsedAlert
+
+Outcome = Literal["created", "updated", "resolved", "ignored"]
+
+_INGEST_SQL = text("""
+WITH input AS (
+  SELECT * FROM unnest(
+    CAST(:ord AS int[]), CAST(:new_id AS text[]), CAST(:fp AS text[]), CAST(:firing AS bool[]),
+    CAST(:alert_name AS text[]), CAST(:priority AS text[]), CAST(:severity AS text[]),
+    CAST(:service AS text[]), CAST(:summary AS text[]), CAST(:description AS text[]),
+    CAST(:labels AS text[]), CAST(:annotations AS text[]), CAST(:generator_url AS text[]),
+    CAST(:starts_at AS timestamptz[]), CAST(:ends_at AS timestamptz[]), CAST(:pipeline AS text[])
+  ) AS t(ord, new_id, fp, firing, alert_name, priority, severity, service, summary, description,
+         labels, annotations, generator_url, starts_at, ends_at, pipeline)
+),
+latest AS (
+  SELECT DISTINCT ON (i.fingerprint) i.fingerprint AS fp, i.id, i.status::text AS status,
+         i.starts_at
+  FROM incidents i WHERE i.fingerprint = ANY(CAST(:fp AS text[]))
+  ORDER BY i.fingerprint, i.created_at DESC, i.id DESC
+),
+active AS (
+  SELECT i.fingerprint AS fp, i.id, i.status::text AS status FROM incidents i
+  WHERE i.fingerprint = ANY(CAST(:fp AS text[])) AND i.status IN ('open', 'investigating')
+),
+same_occurrence AS (
+  -- Still firing with the startsAt of an incident already resolved/closed: the same
+  -- occurrence (e.g. remediated, or closed by an operator), so count it, never reopen.
+  SELECT input.ord, l.id FROM input JOIN latest l ON l.fp = input.fp
+  WHERE input.firing AND l.status IN ('resolved', 'closed') AND input.starts_at IS NOT NULL
+    AND l.starts_at = input.starts_at
+    AND NOT EXISTS (SELECT 1 FROM active a WHERE a.fp = input.fp)
+),
+upserted AS (
+  INSERT INTO incidents AS i (
+    id, alert_name, priority, status, summary, description, fingerprint, service, severity,
+    source, labels, annotations, generator_url, starts_at, last_seen_at, previous_incident_id,
+    pipeline_state, created_at, updated_at)
+  SELECT input.new_id, input.alert_name, CAST(input.priority AS incident_priority), 'open',
+         input.summary, input.description, input.fp, input.service, input.severity, :source,
+         CAST(input.labels AS jsonb), CAST(input.annotations AS jsonb), input.generator_url,
+         input.starts_at, :now, l.id, CAST(input.pipeline AS incident_pipeline_state), :now, :now
+  FROM input LEFT JOIN latest l ON l.fp = input.fp
+  WHERE input.firing AND input.ord NOT IN (SELECT ord FROM same_occurrence)
+  ON CONFLICT (fingerprint) WHERE status IN ('open', 'investigating')
+  DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at,
+                occurrence_count = i.occurrence_count + 1,
+                annotations = EXCLUDED.annotations,
+                summary = EXCLUDED.summary,
+                description = EXCLUDED.description,
+                stale = false,
+                updated_at = EXCLUDED.updated_at
+  RETURNING i.id, i.fingerprint AS fp, (i.xmax = 0) AS inserted, i.occurrence_count
+),
+touched AS (
+  UPDATE incidents i SET last_seen_at = :now, occurrence_count = i.occurrence_count + 1,
+                         updated_at = :now
+  FROM same_occurrence s WHERE i.id = s.id
+  RETURNING i.id
+),
+resolved AS (
+  UPDATE incidents i SET status = 'resolved', resolved_at = COALESCE(input.ends_at, :now),
+                         last_seen_at = :now, updated_at = :now, stale = false
+  FROM input
+  WHERE NOT input.firing AND i.fingerprint = input.fp AND i.status IN ('open', 'investigating')
+  RETURNING i.id, i.fingerprint AS fp, i.resolved_at
+),
+ignored_new AS (
+  INSERT INTO ignored_alerts (received_at, fingerprint, alert_name, reason, labels, ends_at)
+  SELECT :now, input.fp, input.alert_name, 'resolved_without_incident',
+         CAST(input.labels AS jsonb), input.ends_at
+  FROM input WHERE NOT input.firing AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.fp = input.fp)
+  RETURNING 1
+),
+events AS (
+  INSERT INTO incident_events (incident_id, at, kind, actor, from_status, to_status, data)
+  SELECT u.id, :now, CASE WHEN u.inserted THEN 'created' ELSE 'repeated' END, :source, NULL,
+         CASE WHEN u.inserted THEN 'open' END,
+         CASE WHEN u.inserted THEN NULL
+              ELSE jsonb_build_object('occurrence_count', u.occurrence_count) END
+  FROM upserted u
+  UNION ALL
+  SELECT t.id, :now, 'repeated_after_resolution', :source, NULL, NULL, NULL FROM touched t
+  UNION ALL
+  SELECT r.id, :now, 'resolved', :source, a.status, 'resolved',
+         jsonb_build_object('resolved_at', r.resolved_at)
+  FROM resolved r JOIN active a ON a.id = r.id
+  RETURNING 1
+)
+SELECT input.ord,
+       COALESCE(u.id, t.id, r.id, a.id, l.id) AS incident_id,
+       CASE WHEN u.id IS NOT NULL THEN CASE WHEN u.inserted THEN 'created' ELSE 'updated' END
+            WHEN t.id IS NOT NULL THEN 'updated'
+            WHEN r.id IS NOT NULL THEN 'resolved'
+            ELSE 'ignored' END AS outcome
+FROM input
+LEFT JOIN upserted u ON u.fp = input.fp
+LEFT JOIN same_occurrence so ON so.ord = input.ord
+LEFT JOIN touched t ON t.id = so.id
+LEFT JOIN resolved r ON r.fp = input.fp
+LEFT JOIN active a ON a.fp = input.fp AND NOT input.firing
+LEFT JOIN latest l ON l.fp = input.fp AND NOT input.firing
+ORDER BY input.ord
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    incident_id: str | None
+    fingerprint: str
+    outcome: Outcome
+    priority: str
+    pipeline: bool
+
+
+async def ingest_alerts(
+    session: AsyncSession,
+    alerts: list[ParsedAlert],
+    *,
+    now: datetime,
+    pipeline_priorities: list[str],
+    source: str = "alertmanager",
+) -> list[IngestResult]:
+    """Upsert every alert in one statement, inside the caller's transaction."""
+    # ON CONFLICT cannot touch one row twice per statement: the last alert per fingerprint
+    # speaks for all its copies in this payload.
+    representative: dict[str, int] = {a.fingerprint: n for n, a in enumerate(alerts)}
+    chosen = [alerts[n] for n in sorted(representative.values())]
+    columns: dict[str, list[object]] = {
+        "ord": list(range(len(chosen))),
+        "new_id": [str(uuid.uuid4()) for _ in chosen],
+        "fp": [a.fingerprint for a in chosen],
+        "firing": [a.firing for a in chosen],
+        "alert_name": [a.alert_name for a in chosen],
+        "priority": [a.priority for a in chosen],
+        "severity": [a.severity for a in chosen],
+        "service": [a.service for a in chosen],
+        "summary": [a.summary for a in chosen],
+        "description": [a.description for a in chosen],
+        "labels": [json.dumps(a.labels, ensure_ascii=False) for a in chosen],
+        "annotations": [json.dumps(a.annotations, ensure_ascii=False) for a in chosen],
+        "generator_url": [a.generator_url for a in chosen],
+        "starts_at": [a.starts_at for a in chosen],
+        "ends_at": [a.ends_at for a in chosen],
+        "pipeline": ["pending" if a.priority in pipeline_priorities else "none" for a in chosen],
+    }
+    rows = (await session.execute(_INGEST_SQL, {**columns, "now": now, "source": source})).all()
+    by_fp: dict[str, tuple[str | None, Outcome]] = {
+        chosen[row.ord].fingerprint: (row.incident_id, row.outcome) for row in rows
+    }
+    results = []
+    for alert in alerts:
+        incident_id, outcome = by_fp[alert.fingerprint]
+        results.append(
+            IngestResult(
+                incident_id=incident_id,
+                fingerprint=alert.fingerprint,
+                outcome=outcome,
+                priority=alert.priority,
+                pipeline=outcome == "created" and alert.priority in pipeline_priorities,
+            )
+        )
+    return results

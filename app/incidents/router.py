@@ -1,0 +1,124 @@
+"""Incident REST API: list, read, create directly, operator actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.core.auth import OperatorAuth, OperatorOrScriptAuth, ReadAuth
+from app.core.db import SessionDep
+from app.incidents import service
+from app.incidents.metrics import INCIDENTS_CREATED
+from app.incidents.models import IncidentStatus, Priority
+from app.incidents.schemas import (
+    ActionIn,
+    CreateAnswer,
+    IncidentCreate,
+    IncidentDetail,
+    IncidentOut,
+)
+from app.incidents.timeline import list_events
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@router.get("", response_model=list[IncidentOut])
+async def list_incidents(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: ReadAuth,
+    status: Annotated[list[IncidentStatus], Query()] = [],  # noqa: B006 - FastAPI copies it
+    priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
+    since: datetime | None = None,
+    until: datetime | None = None,
+    alert_name: str | None = None,
+    service_name: Annotated[str | None, Query(alias="service")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: str | None = None,
+) -> list[IncidentOut]:
+    """A JSON array, newest first; the next page is in `Link: <…>; rel="next"`."""
+    filters = service.IncidentFilter(
+        statuses=status,
+        priorities=priority,
+        since=_utc(since),
+        until=_utc(until),
+        alert_name=alert_name,
+        service=service_name,
+    )
+    rows, next_cursor = await service.list_incidents(session, filters, limit, cursor)
+    if next_cursor:
+        url = request.url.include_query_params(cursor=next_cursor)
+        response.headers["Link"] = f'<{url}>; rel="next"'
+    return [IncidentOut.model_validate(row) for row in rows]
+
+
+@router.get("/{incident_id}", response_model=IncidentDetail)
+async def get_incident(incident_id: str, session: SessionDep, _: ReadAuth) -> IncidentDetail:
+    """One incident with diagnostics, remediation actions and its timeline."""
+    incident = await service.get_incident(session, incident_id)
+    events = await list_events(session, incident_id)
+    base = IncidentOut.model_validate(incident).model_dump()
+    return IncidentDetail.model_validate(
+        {
+            **base,
+            "diagnostics": incident.diagnostics,
+            "remediation_actions": incident.remediation_actions,
+            "timeline": events,
+        }
+    )
+
+
+@router.post("", response_model=CreateAnswer, status_code=201)
+async def create_incident(
+    body: IncidentCreate,
+    request: Request,
+    session: SessionDep,
+    who: OperatorOrScriptAuth,
+    background: BackgroundTasks,
+) -> JSONResponse:
+    """Open an incident without Alertmanager; a repeated `dedup_key` answers 200 `updated`."""
+    result = await service.create_incident(
+        session, body, request.app.state.settings, request.app.state.clock.now(), who.name
+    )
+    assert result.incident_id is not None  # a firing alert always lands on an incident
+    if result.outcome == "created":
+        INCIDENTS_CREATED.labels(result.priority).inc()
+        runner = getattr(request.app.state, "pipeline_runner", None)
+        if result.pipeline and runner is not None:
+            background.add_task(runner.kick, [result.incident_id])
+    answer = CreateAnswer(incident_id=result.incident_id, outcome=result.outcome)
+    return JSONResponse(
+        answer.model_dump(), status_code=201 if result.outcome == "created" else 200
+    )
+
+
+@router.post("/{incident_id}/{action}", response_model=IncidentOut)
+async def incident_action(
+    incident_id: str,
+    action: Literal["acknowledge", "resolve", "close", "reopen"],
+    request: Request,
+    session: SessionDep,
+    who: OperatorAuth,
+    body: ActionIn | None = None,
+) -> IncidentOut:
+    """Operator action; 409 when the incident's status does not allow it."""
+    body = body or ActionIn()
+    incident = await service.act(
+        session,
+        incident_id,
+        action,
+        actor=body.actor or who.name,
+        note=body.note,
+        now=request.app.state.clock.now(),
+    )
+    return IncidentOut.model_validate(incident)
