@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     # Priorities whose new incidents get the background response pipeline.
     PIPELINE_PRIORITIES: list[PriorityName] = Field(default_factory=_default_pipeline_priorities)
 
+    # --- push ------------------------------------------------------------------------------
+    # Pending messages one outbox run takes (oldest first); the rest wait for the next run.
+    PUSH_OUTBOX_MAX_MESSAGES: int = Field(default=50, ge=1, le=500)
+    # A SELF_TEST_PASS older than this no longer opens the SELF_TEST_FAIL gate.
+    PUSH_SELF_TEST_MAX_AGE_SECONDS: int = Field(default=24 * 3600, ge=60, le=30 * 24 * 3600)
+    # How long a sender's claim on a message holds; a crashed sender's claim expires after it.
+    # Keep it above HTTP_MAX_RETRY_SECONDS so a slow but live send is never claimed twice.
+    PUSH_SEND_LEASE_SECONDS: int = Field(default=300, ge=30, le=3600)
+
     @classmethod
     def settings_customise_sources(
         cls,

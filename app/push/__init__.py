@@ -1,0 +1,1 @@
+"""Push pipeline to Telegram: queue, outbox, preview, self-test, gates, sender, receipts."""

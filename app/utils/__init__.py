@@ -1,0 +1,1 @@
+"""Cross-domain helpers named by the contracts (contract C fixes the push formatter's path)."""
