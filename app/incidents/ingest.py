@@ -144,7 +144,8 @@ async def ingest_alerts(
     # ON CONFLICT cannot touch one row twice per statement: the last alert per fingerprint
     # speaks for all its copies in this payload.
     representative: dict[str, int] = {a.fingerprint: n for n, a in enumerate(alerts)}
-    chosen = [alerts[n] for n in sorted(representative.values())]
+    # Sorted by fingerprint so concurrent webhooks lock rows in one order (no deadlocks).
+    chosen = sorted((alerts[n] for n in representative.values()), key=lambda a: a.fingerprint)
     columns: dict[str, list[object]] = {
         "ord": list(range(len(chosen))),
         "new_id": [str(uuid.uuid4()) for _ in chosen],

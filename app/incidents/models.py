@@ -60,6 +60,8 @@ def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
 
 class Incident(Base):
     __tablename__ = "incidents"
+    # Fetch server-generated values (updated_at) with RETURNING: responses are built after commit.
+    __mapper_args__ = {"eager_defaults": True}
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     alert_name: Mapped[str] = mapped_column(String(100), nullable=False)
