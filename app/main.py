@@ -19,9 +19,11 @@ from app.health.router import router as health_router
 from app.incidents.router import router as incidents_router
 from app.incidents.runtime import incidents_runtime
 from app.incidents.webhook import router as webhook_router
+from app.push.router import router as push_router
+from app.push.runtime import push_runtime
 
 # Each domain's runtime (clients, loops, runners), entered in order after the database is up.
-DOMAIN_RUNTIMES = (incidents_runtime,)
+DOMAIN_RUNTIMES = (incidents_runtime, push_runtime)
 
 
 @asynccontextmanager
@@ -53,4 +55,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(health_router)
     app.include_router(webhook_router)
     app.include_router(incidents_router)
+    app.include_router(push_router)
     return app

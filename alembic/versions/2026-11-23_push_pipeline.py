@@ -159,9 +159,17 @@ def upgrade() -> None:
         "ix_push_send_receipts_decision_seq", "push_send_receipts", ["decision", "seq"]
     )
     op.create_index("ix_push_send_receipts_message_id", "push_send_receipts", ["message_id"])
+    op.create_index(
+        "uq_push_send_receipts_sent_message_id",
+        "push_send_receipts",
+        ["message_id"],
+        unique=True,
+        postgresql_where=sa.text("decision = 'SENT'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("uq_push_send_receipts_sent_message_id", table_name="push_send_receipts")
     op.drop_index("ix_push_send_receipts_message_id", table_name="push_send_receipts")
     op.drop_index("ix_push_send_receipts_decision_seq", table_name="push_send_receipts")
     op.drop_table("push_send_receipts")

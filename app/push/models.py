@@ -162,6 +162,13 @@ class PushSendReceipt(Base):
     __table_args__ = (
         Index("ix_push_send_receipts_decision_seq", "decision", "seq"),
         Index("ix_push_send_receipts_message_id", "message_id"),
+        # At most one SENT receipt per message, whatever the senders do: the last line of defence.
+        Index(
+            "uq_push_send_receipts_sent_message_id",
+            "message_id",
+            unique=True,
+            postgresql_where=text("decision = 'SENT'"),
+        ),
     )
 
     send_id: Mapped[str] = mapped_column(String(36), primary_key=True)
