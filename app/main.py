@@ -16,6 +16,7 @@ from app.core.migrations import head_revisions
 from app.core.redact import configure_secrets
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
+from app.incidents.pipeline.runtime import attach_pipeline
 from app.incidents.router import router as incidents_router
 from app.incidents.runtime import incidents_runtime
 from app.incidents.webhook import router as webhook_router
@@ -23,7 +24,7 @@ from app.push.router import router as push_router
 from app.push.runtime import push_runtime
 
 # Each domain's runtime (clients, loops, runners), entered in order after the database is up.
-DOMAIN_RUNTIMES = (incidents_runtime, push_runtime)
+DOMAIN_RUNTIMES = (incidents_runtime, attach_pipeline, push_runtime)
 
 
 @asynccontextmanager

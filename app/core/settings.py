@@ -43,6 +43,20 @@ def _default_pipeline_priorities() -> list[PriorityName]:
     return ["P0", "P1"]
 
 
+def _default_diagnostic_queries() -> dict[str, str]:
+    return {
+        "availability": 'avg(up{{job="{service}"}})',
+        "latency_p95": (
+            "histogram_quantile(0.95, sum by (le) (rate("
+            'http_request_duration_seconds_bucket{{service="{service}"}}[5m]))) * 1000'
+        ),
+        "error_rate": (
+            'sum(rate(http_requests_total{{service="{service}",status=~"5.."}}[5m]))'
+            ' / sum(rate(http_requests_total{{service="{service}"}}[5m]))'
+        ),
+    }
+
+
 class SettingsError(RuntimeError):
     """Raised at start-up when the configuration cannot work; the message names the setting."""
 
@@ -115,6 +129,47 @@ class Settings(BaseSettings):
     MAINTENANCE_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
     # Priorities whose new incidents get the background response pipeline.
     PIPELINE_PRIORITIES: list[PriorityName] = Field(default_factory=_default_pipeline_priorities)
+
+    # --- response pipeline -----------------------------------------------------------------
+    # Off in tests that drive the runner themselves; the sweeper is what makes work durable.
+    PIPELINE_ENABLED: bool = True
+    PIPELINE_CONCURRENCY: int = Field(default=8, ge=1, le=256)  # pipelines at once per worker
+    PIPELINE_LEASE_SECONDS: float = Field(default=60.0, ge=1, le=3600)
+    PIPELINE_SWEEP_INTERVAL_SECONDS: float = Field(default=15.0, gt=0, le=3600)
+    PIPELINE_MAX_ATTEMPTS: int = Field(default=5, ge=1, le=50)
+    PIPELINE_RETRY_DELAY_SECONDS: float = Field(default=30.0, ge=0, le=3600)
+    DIAGNOSTICS_TOTAL_TIMEOUT_SECONDS: float = Field(default=20.0, gt=0, le=300)
+    DIAGNOSTICS_KUBERNETES_TIMEOUT_SECONDS: float = Field(default=8.0, gt=0, le=120)
+    DIAGNOSTICS_PROMETHEUS_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=120)
+    DIAGNOSTICS_DEPENDENCY_TIMEOUT_SECONDS: float = Field(default=3.0, gt=0, le=120)
+    # PromQL per diagnostic; `{service}`, `{namespace}` and any alert label are filled in, escaped.
+    DIAGNOSTICS_QUERIES: dict[str, str] = Field(default_factory=_default_diagnostic_queries)
+    # [{"name": "kafka", "kind": "tcp|http|postgres", "target": "host:port | URL | DSN"}]
+    DIAGNOSTICS_DEPENDENCIES: list[dict[str, str]] = Field(default_factory=list)
+    KUBERNETES_NAMESPACE: str = "production"  # when the alert carries no `namespace` label
+    KUBERNETES_VERIFY_SSL: bool = True
+    REMEDIATION_MODE: Literal["off", "dry_run", "enforce"] = "dry_run"
+    REMEDIATION_RULES_FILE: Path | None = (
+        None  # None: the documented app/incidents/remediation/rules.yaml
+    )
+    REMEDIATION_NAMESPACES: list[str] = Field(default_factory=lambda: ["production"])
+    # fnmatch patterns of targets (deployments, postgres target names, log dirs) allowed to change.
+    REMEDIATION_TARGETS: list[str] = Field(default_factory=list)
+    REMEDIATION_MAX_REPLICAS: int = Field(default=10, ge=1, le=1000)
+    REMEDIATION_COOLDOWN_SECONDS: float = Field(default=900.0, ge=0)
+    REMEDIATION_MAX_ACTIONS_PER_INCIDENT: int = Field(default=3, ge=0, le=50)
+    REMEDIATION_VERIFY_TIMEOUT_SECONDS: float = Field(default=60.0, ge=0, le=1800)
+    REMEDIATION_VERIFY_INTERVAL_SECONDS: float = Field(default=5.0, gt=0, le=300)
+    # name -> PostgreSQL DSN that `terminate_idle_transactions` may act on (never logged).
+    REMEDIATION_POSTGRES_TARGETS: dict[str, SecretStr] = Field(default_factory=dict)
+    REMEDIATION_LOG_DIRS: list[Path] = Field(default_factory=list)  # only these are cleaned
+    # Per priority: PagerDuty `immediate` | `on_failure` | `never`; Slack `always` | `on_failure` | `never`.
+    ESCALATION_PAGERDUTY: dict[PriorityName, Literal["immediate", "on_failure", "never"]] = Field(
+        default_factory=lambda: {"P0": "immediate", "P1": "on_failure", "P2": "never"}  # type: ignore[arg-type]
+    )
+    ESCALATION_SLACK: dict[PriorityName, Literal["always", "on_failure", "never"]] = Field(
+        default_factory=lambda: {"P0": "always", "P1": "always", "P2": "on_failure"}  # type: ignore[arg-type]
+    )
 
     # --- push ------------------------------------------------------------------------------
     # Pending messages one outbox run takes (oldest first); the rest wait for the next run.
@@ -196,6 +251,7 @@ class Settings(BaseSettings):
             secret = getattr(self, name)
             if secret is not None and secret.get_secret_value():
                 values.append(secret.get_secret_value())
+        values.extend(v.get_secret_value() for v in self.REMEDIATION_POSTGRES_TARGETS.values())
         return values
 
     def secrets_present(self) -> dict[str, bool]:

@@ -1,0 +1,1 @@
+"""Diagnostics providers (Kubernetes, Prometheus, dependencies), each bounded in time."""

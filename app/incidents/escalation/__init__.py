@@ -1,0 +1,1 @@
+"""Escalation to PagerDuty and Slack through claimed, audited delivery records."""

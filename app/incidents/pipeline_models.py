@@ -1,0 +1,90 @@
+"""Tables of the response pipeline: outbound deliveries and remediation cooldowns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Delivery(Base):
+    """One (incident, channel, event) notification, claimed before the call.
+
+    The unique constraint is what keeps two replicas (or a retried pipeline) from paging
+    twice: only the session whose INSERT wins, or which reclaims an expired/failed claim,
+    may call the peer.
+    """
+
+    __tablename__ = "incident_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)  # pagerduty | slack
+    event: Mapped[str] = mapped_column(String(20), nullable=False)  # trigger | resolve | notify …
+    state: Mapped[str] = mapped_column(String(20), nullable=False)  # sending | delivered | failed
+    retryable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (UniqueConstraint("incident_id", "channel", "event"),)
+
+
+class DeliveryAttempt(Base):
+    """Every HTTP attempt of a delivery, sanitized: the audit trail of what we told whom."""
+
+    __tablename__ = "incident_delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("incident_deliveries.id", ondelete="CASCADE"), nullable=False
+    )
+    incident_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    channel: Mapped[str] = mapped_column(String(20), nullable=False)
+    event: Mapped[str] = mapped_column(String(20), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error_class: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (Index("ix_incident_delivery_attempts_incident_id", "incident_id"),)
+
+
+class RemediationCooldown(Base):
+    """Last time an action touched a target; shared by replicas so one flapping alert
+    cannot make every worker restart the same deployment."""
+
+    __tablename__ = "remediation_cooldowns"
+
+    action: Mapped[str] = mapped_column(String(50), primary_key=True)
+    target: Mapped[str] = mapped_column(String(200), primary_key=True)
+    incident_id: Mapped[str | None] = mapped_column(String(36))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

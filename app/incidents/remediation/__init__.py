@@ -1,0 +1,1 @@
+"""Guarded auto-remediation: rules file -> scenarios -> actions, recorded per incident."""
