@@ -29,6 +29,7 @@ def running_service(
         "DATABASE_URL": database_url,
         "DATA_DIR": str(data_dir),
         "DATABASE_TIMEOUT_SECONDS": "2",
+        "PIPELINE_ENABLED": "false",
         **(env or {}),
     }
     log = (data_dir / "service.log").open("wb")

@@ -9,19 +9,17 @@ replicas receiving the same group agree on one incident.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any, Literal
 
 from app.incidents.alertmanager import ParsedAlert
 
 Outcome = Literal["created", "updated", "resolved", "ignored"]
 
-_INGEST_SQL = text("""
+_INGEST_SQL = """
 WITH input AS (
   SELECT * FROM unnest(
     CAST(:ord AS int[]), CAST(:new_id AS text[]), CAST(:fp AS text[]), CAST(:firing AS bool[]),
@@ -120,7 +118,22 @@ LEFT JOIN resolved r ON r.fp = input.fp
 LEFT JOIN active a ON a.fp = input.fp AND NOT input.firing
 LEFT JOIN latest l ON l.fp = input.fp AND NOT input.firing
 ORDER BY input.ord
-""")
+"""
+
+
+def _positional(sql: str) -> tuple[str, list[str]]:
+    """Turn `:name` parameters into asyncpg's `$n`, returning the order of names."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<![:\w]):([a-z_]+)", number, sql), names
+
+
+INGEST_SQL, INGEST_PARAMS = _positional(_INGEST_SQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +146,14 @@ class IngestResult:
 
 
 async def ingest_alerts(
-    session: AsyncSession,
+    conn: Any,
     alerts: list[ParsedAlert],
     *,
     now: datetime,
     pipeline_priorities: list[str],
     source: str = "alertmanager",
 ) -> list[IngestResult]:
-    """Upsert every alert in one statement, inside the caller's transaction."""
+    """Upsert every alert in one statement on an asyncpg connection, in the caller's transaction."""
     # ON CONFLICT cannot touch one row twice per statement: the last alert per fingerprint
     # speaks for all its copies in this payload.
     representative: dict[str, int] = {a.fingerprint: n for n, a in enumerate(alerts)}
@@ -164,9 +177,10 @@ async def ingest_alerts(
         "ends_at": [a.ends_at for a in chosen],
         "pipeline": ["pending" if a.priority in pipeline_priorities else "none" for a in chosen],
     }
-    rows = (await session.execute(_INGEST_SQL, {**columns, "now": now, "source": source})).all()
+    values = {**columns, "now": now, "source": source}
+    rows = await conn.fetch(INGEST_SQL, *(values[name] for name in INGEST_PARAMS))
     by_fp: dict[str, tuple[str | None, Outcome]] = {
-        chosen[row.ord].fingerprint: (row.incident_id, row.outcome) for row in rows
+        chosen[row["ord"]].fingerprint: (row["incident_id"], row["outcome"]) for row in rows
     }
     results = []
     for alert in alerts:

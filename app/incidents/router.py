@@ -82,13 +82,16 @@ async def get_incident(incident_id: str, session: SessionDep, _: ReadAuth) -> In
 async def create_incident(
     body: IncidentCreate,
     request: Request,
-    session: SessionDep,
     who: OperatorOrScriptAuth,
     background: BackgroundTasks,
 ) -> JSONResponse:
     """Open an incident without Alertmanager; a repeated `dedup_key` answers 200 `updated`."""
     result = await service.create_incident(
-        session, body, request.app.state.settings, request.app.state.clock.now(), who.name
+        request.app.state.engine,
+        body,
+        request.app.state.settings,
+        request.app.state.clock.now(),
+        who.name,
     )
     assert result.incident_id is not None  # a firing alert always lands on an incident
     if result.outcome == "created":

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, select, text, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.core.db import driver_connection
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.settings import Settings
 from app.incidents import lifecycle
@@ -20,17 +21,18 @@ from app.incidents.schemas import IncidentCreate
 
 
 async def receive_alerts(
-    session: AsyncSession, alerts: list[ParsedAlert], settings: Settings, now: datetime
+    engine: AsyncEngine, alerts: list[ParsedAlert], settings: Settings, now: datetime
 ) -> list[IngestResult]:
     """Store every alert; the transaction is committed when this returns."""
-    async with session.begin():
-        return await ingest_alerts(
-            session, alerts, now=now, pipeline_priorities=list(settings.PIPELINE_PRIORITIES)
+    async with driver_connection(engine) as conn, conn.transaction():
+        results: list[IngestResult] = await ingest_alerts(
+            conn, alerts, now=now, pipeline_priorities=list(settings.PIPELINE_PRIORITIES)
         )
+    return results
 
 
 async def create_incident(
-    session: AsyncSession, body: IncidentCreate, settings: Settings, now: datetime, actor: str
+    engine: AsyncEngine, body: IncidentCreate, settings: Settings, now: datetime, actor: str
 ) -> IngestResult:
     """Open an incident without Alertmanager; `dedup_key` dedups like a fingerprint."""
     labels = {"alertname": body.alert_name, **body.labels}
@@ -58,9 +60,9 @@ async def create_incident(
         ends_at=None,
         generator_url=None,
     )
-    async with session.begin():
+    async with driver_connection(engine) as conn, conn.transaction():
         (result,) = await ingest_alerts(
-            session,
+            conn,
             [alert],
             now=now,
             pipeline_priorities=list(settings.PIPELINE_PRIORITIES),

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import time
 
+import asyncpg
 from fastapi import APIRouter, BackgroundTasks, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.auth import AlertmanagerAuth
-from app.core.db import SessionDep
 from app.core.errors import AppError, PayloadTooLarge, ServiceUnavailable
 from app.incidents import service
 from app.incidents.alertmanager import parse_payload
@@ -48,7 +48,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 
 @router.post("/webhook/alert", response_model=WebhookAnswer)
 async def receive_webhook(
-    request: Request, session: SessionDep, _: AlertmanagerAuth, background: BackgroundTasks
+    request: Request, _: AlertmanagerAuth, background: BackgroundTasks
 ) -> WebhookAnswer:
     """Alertmanager webhook (v4) or one bare alert object; one incident id per alert."""
     started = time.perf_counter()
@@ -57,9 +57,9 @@ async def receive_webhook(
     alerts = parse_payload(body, settings.SEVERITY_PRIORITY_MAP, settings.DEFAULT_PRIORITY)
     try:
         results = await service.receive_alerts(
-            session, alerts, settings, request.app.state.clock.now()
+            request.app.state.engine, alerts, settings, request.app.state.clock.now()
         )
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+    except (SQLAlchemyError, asyncpg.PostgresError, OSError, TimeoutError) as exc:
         log.error(
             "alerts not stored; answering 503 so Alertmanager retries",
             extra={"alerts": len(alerts), "error_class": type(exc).__name__},
