@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 
@@ -69,7 +69,7 @@ class FakeTelegram:
         with self._lock:
             return self._script.popleft() if self._script else self.always
 
-    async def _handle(self, request: Request) -> JSONResponse:
+    async def _handle(self, request: Request) -> Response:
         token, method = request.path_params["token"], request.path_params["method"]
         try:
             body = await request.json()
@@ -86,7 +86,7 @@ class FakeTelegram:
         if failure == "cant_parse" and body.get("parse_mode") != "HTML":
             failure = None
         if failure is not None:
-            return await self._fail(failure)
+            return await self._fail(failure, request.url.path)
         if method == "getMe":
             return JSONResponse(
                 {
@@ -121,7 +121,7 @@ class FakeTelegram:
             }
         )
 
-    async def _fail(self, kind: str) -> JSONResponse:
+    async def _fail(self, kind: str, path: str) -> Response:
         if kind == "429":
             return _error(
                 429,
@@ -137,8 +137,12 @@ class FakeTelegram:
             )
         if kind == "401":
             return _error(401, "Unauthorized")
-        if kind in ("500", "502"):
-            return _error(int(kind), "Internal Server Error" if kind == "500" else "Bad Gateway")
+        if kind == "500":
+            return _error(500, "Internal Server Error")
+        if kind == "502":
+            # A proxy in front of the API that echoes the request line: the token is in it.
+            page = f"<html><h1>502 Bad Gateway</h1><p>upstream failed: POST {path}</p></html>"
+            return HTMLResponse(page, status_code=502)
         if kind == "hang":
             for _ in range(600):  # until the test releases us (or 30 s), never answering in time
                 if self.released:
