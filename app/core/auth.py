@@ -60,7 +60,8 @@ def identify(settings: Settings, authorization: str | None) -> Principal:
 def require(*any_of: Scope) -> Any:
     """Dependency: the caller must hold at least one of `any_of`."""
 
-    def check(request: Request) -> Principal:
+    # async: a sync dependency would cost a threadpool hop on every request.
+    async def check(request: Request) -> Principal:
         principal = identify(request.app.state.settings, request.headers.get("authorization"))
         if not principal.scopes.intersection(any_of):
             wanted = " or ".join(s.value for s in any_of)

@@ -23,8 +23,11 @@ from app.incidents.schemas import IncidentCreate
 async def receive_alerts(
     engine: AsyncEngine, alerts: list[ParsedAlert], settings: Settings, now: datetime
 ) -> list[IngestResult]:
-    """Store every alert; the transaction is committed when this returns."""
-    async with driver_connection(engine) as conn, conn.transaction():
+    """Store every alert; committed when this returns.
+
+    One statement is one transaction in PostgreSQL: no BEGIN/COMMIT round trips needed.
+    """
+    async with driver_connection(engine) as conn:
         results: list[IngestResult] = await ingest_alerts(
             conn, alerts, now=now, pipeline_priorities=list(settings.PIPELINE_PRIORITIES)
         )
@@ -60,7 +63,7 @@ async def create_incident(
         ends_at=None,
         generator_url=None,
     )
-    async with driver_connection(engine) as conn, conn.transaction():
+    async with driver_connection(engine) as conn:
         (result,) = await ingest_alerts(
             conn,
             [alert],
