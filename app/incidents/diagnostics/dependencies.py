@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 
 from app.core.redact import redact

@@ -75,11 +75,15 @@ async def claim_one(
     lease_seconds: float,
     max_attempts: int,
 ) -> bool:
-    """Claim one incident's pipeline if it is due (the kick path); False when someone has it."""
+    """Claim one incident's pipeline if it is due (the kick path); False when someone has it.
+
+    A claim this worker's sweeper already took for the same id counts as ours.
+    """
+    mine = and_(Incident.pipeline_state == P.RUNNING, Incident.pipeline_owner == owner)
     async with sm() as session, session.begin():
         locked = (
             select(Incident.id)
-            .where(Incident.id == incident_id, _due(max_attempts))
+            .where(Incident.id == incident_id, or_(_due(max_attempts), mine))
             .with_for_update(skip_locked=True)
             .scalar_subquery()
         )

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import Counter
 
 from app.core.redact import redact
 from app.incidents.models import PipelineState
@@ -33,7 +34,8 @@ class PipelineRunner:
         self.owner = owner or make_owner()
         self.concurrency = deps.settings.PIPELINE_CONCURRENCY
         self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
-        self._queued: set[str] = set()
+        # Queue entries per id: a kick and a sweep may both queue one id; see _worker.
+        self._queued: Counter[str] = Counter()
         self._active: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._sweeping = asyncio.Lock()
@@ -42,8 +44,8 @@ class PipelineRunner:
     async def kick(self, incident_ids: list[str]) -> None:
         """BackgroundTasks entry: queue ids and return at once (work runs in the pool)."""
         for incident_id in incident_ids:
-            if incident_id not in self._queued and incident_id not in self._active:
-                self._queued.add(incident_id)
+            if not self._queued[incident_id] and incident_id not in self._active:
+                self._queued[incident_id] += 1
                 self._queue.put_nowait((incident_id, False))
 
     async def sweep_once(self) -> int:
@@ -62,7 +64,9 @@ class PipelineRunner:
                     s.PIPELINE_MAX_ATTEMPTS,
                 )
             for incident_id in claimed:
-                self._queued.add(incident_id)
+                # Queued even if a kick queued it too: that kick's claim_one may have skipped
+                # the row while this sweep held its lock. Duplicates are dropped in _worker.
+                self._queued[incident_id] += 1
                 self._queue.put_nowait((incident_id, True))
             await send_followups(self.deps, self.owner)
             return len(claimed)
@@ -79,7 +83,7 @@ class PipelineRunner:
 
     async def wait_idle(self) -> None:
         """Until nothing is queued, running or sweeping (tests and graceful shutdown)."""
-        while self._queued or self._active or self._sweeping.locked():
+        while self._queued.total() or self._active or self._sweeping.locked():
             await asyncio.sleep(0.02)
 
     # --- internals --------------------------------------------------------------------------
@@ -94,8 +98,12 @@ class PipelineRunner:
     async def _worker(self) -> None:
         while True:
             incident_id, claimed = await self._queue.get()
+            self._queued[incident_id] -= 1
+            if incident_id in self._active:
+                # Another local worker runs it under this worker's claim already.
+                self._queue.task_done()
+                continue
             self._active.add(incident_id)
-            self._queued.discard(incident_id)
             try:
                 await self._run(incident_id, claimed)
             except Exception:  # the runner survives anything one pipeline does

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from pydantic import Field
 
 from app.core.redact import redact
