@@ -49,6 +49,12 @@ class OutboxBlockedReason(StrEnum):
     SECRET_INJECTION_SUSPECTED = "SECRET_INJECTION_SUSPECTED"
 
 
+# Reports serialize under their contract's field names; every field is present in the file,
+# so the generated JSON schema marks defaulted fields (schema, channel, ...) required as well.
+_REPORT_CONFIG = ConfigDict(
+    populate_by_name=True, serialize_by_alias=True, json_schema_serialization_defaults_required=True
+)
+
 SelfTestDecision = Literal["SELF_TEST_PASS", "SELF_TEST_FAIL"]
 Channel = Literal["CONSOLE", "TELEGRAM"]
 
@@ -91,7 +97,7 @@ class PushOutboxV1(BaseModel):
     messages: list[OutboxMessage]
     summary: OutboxSummary
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = _REPORT_CONFIG
 
 
 # --- contract C ----------------------------------------------------------------------------
@@ -116,7 +122,7 @@ class PushSendReceiptV1(BaseModel):
     error_message_sanitized: str | None
     evidence_refs: list[str]
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = _REPORT_CONFIG
 
 
 # --- reports of this pipeline (not locked by a contract; versioned like them) --------------
@@ -142,7 +148,7 @@ class PushPreviewV1(BaseModel):
     formatter_ref: str = FORMATTER_REF
     messages: list[PreviewMessage]
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = _REPORT_CONFIG
 
 
 class SelfTestCheck(BaseModel):
@@ -159,7 +165,7 @@ class PushSelfTestV1(BaseModel):
     checks: list[SelfTestCheck]
     secrets_status_observed: SecretsStatus
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = _REPORT_CONFIG
 
 
 class EvidenceEntry(BaseModel):
@@ -174,7 +180,7 @@ class EvidenceIndexV1(BaseModel):
     asof: datetime
     entries: list[EvidenceEntry]
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = _REPORT_CONFIG
 
 
 # --- API inputs ----------------------------------------------------------------------------
