@@ -72,8 +72,8 @@ def upgrade() -> None:
         "ix_incidents_fingerprint_created_at", "incidents", ["fingerprint", "created_at"]
     )
     op.create_index("ix_incidents_created_at_id", "incidents", ["created_at", "id"])
-    op.create_index("ix_incidents_service", "incidents", ["service"])
-    op.create_index("ix_incidents_alert_name", "incidents", ["alert_name"])
+    op.create_index("ix_incidents_service_created_at", "incidents", ["service", "created_at"])
+    op.create_index("ix_incidents_alert_name_created_at", "incidents", ["alert_name", "created_at"])
     op.create_index(
         "ix_incidents_pipeline_due",
         "incidents",
@@ -119,8 +119,8 @@ def downgrade() -> None:
     op.drop_table("incident_events")
     for index in (
         "ix_incidents_pipeline_due",
-        "ix_incidents_alert_name",
-        "ix_incidents_service",
+        "ix_incidents_alert_name_created_at",
+        "ix_incidents_service_created_at",
         "ix_incidents_created_at_id",
         "ix_incidents_fingerprint_created_at",
         "uq_incidents_active_fingerprint",

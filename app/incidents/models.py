@@ -129,8 +129,9 @@ class Incident(Base):
         ),
         Index("ix_incidents_fingerprint_created_at", "fingerprint", "created_at"),
         Index("ix_incidents_created_at_id", "created_at", "id"),
-        Index("ix_incidents_service", "service"),
-        Index("ix_incidents_alert_name", "alert_name"),
+        # Filter and newest-first order served by one index each.
+        Index("ix_incidents_service_created_at", "service", "created_at"),
+        Index("ix_incidents_alert_name_created_at", "alert_name", "created_at"),
         Index(
             "ix_incidents_pipeline_due",
             "pipeline_state",

@@ -1,0 +1,271 @@
+"""Webhook benchmark: alerts/s and latency against the real service (2 workers) on PostgreSQL.
+
+  (a) 20,000 distinct alerts in webhooks of 10, 32 concurrent senders
+  (b) 1,000 alerts re-sent 5 times (must leave exactly 1,000 incidents)
+  (c) the resolution of those 1,000
+
+Usage: .venv/bin/python scripts/bench_webhook.py [--server-url postgresql://postgres@127.0.0.1:5432/postgres]
+It creates (and drops) its own database on that server and starts `ops-backend serve --workers 2`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.core import migrations  # noqa: E402
+
+TOKEN = "bench-alertmanager-token-0123456789"
+VIEWER = "bench-viewer-token-0123456789"
+
+
+def _alert(n: int, *, run: str, severity: str, resolved: bool = False) -> dict[str, Any]:
+    return {
+        "status": "resolved" if resolved else "firing",
+        "labels": {
+            "alertname": f"Bench{n % 50}",
+            "instance": f"host-{n}",
+            "severity": severity,
+            "service": f"svc-{n % 20}",
+            "run": run,
+        },
+        "annotations": {"summary": f"bench alert {n}", "description": "load test"},
+        "startsAt": "2026-11-23T00:00:00Z",
+        "endsAt": "2026-11-23T00:05:00Z" if resolved else "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus/graph",
+        "fingerprint": f"{run}-{n:08d}",
+    }
+
+
+def _webhook(alerts: list[dict[str, Any]]) -> bytes:
+    return json.dumps(
+        {
+            "version": "4",
+            "groupKey": "bench",
+            "truncatedAlerts": 0,
+            "status": alerts[0]["status"],
+            "receiver": "incident-webhook",
+            "groupLabels": {},
+            "commonLabels": {},
+            "commonAnnotations": {},
+            "externalURL": "http://am",
+            "alerts": alerts,
+        }
+    ).encode()
+
+
+class _Conn:
+    """A minimal keep-alive HTTP/1.1 client: httpx costs more CPU per request than the server."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, token: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def _send_all(base: str, bodies: list[bytes], concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    host, port = base.removeprefix("http://").split(":")
+
+    async def worker() -> None:
+        nonlocal failures
+        conn = _Conn(host, int(port))
+        try:
+            while not queue.empty():
+                body = queue.get_nowait()
+                started = time.perf_counter()
+                status = await conn.post("/webhook/alert", body, TOKEN)
+                latencies.append(time.perf_counter() - started)
+                failures += status != 200
+        finally:
+            await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall = time.perf_counter() - started
+    alerts = sum(len(json.loads(b)["alerts"]) for b in bodies)
+    latencies.sort()
+    return {
+        "webhooks": len(bodies),
+        "alerts": alerts,
+        "seconds": round(wall, 3),
+        "alerts_per_s": round(alerts / wall),
+        "failures": failures,
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "max_ms": round(latencies[-1] * 1000, 2),
+    }
+
+
+def _batches(alerts: list[dict[str, Any]], size: int) -> list[bytes]:
+    return [_webhook(alerts[i : i + size]) for i in range(0, len(alerts), size)]
+
+
+async def _count(url: str, sql: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+async def run(base: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    run_a = uuid.uuid4().hex[:6]
+    distinct = [_alert(n, run=run_a, severity=args.severity) for n in range(args.alerts)]
+    await _send_all(base, _batches(distinct[:500], 10), args.concurrency)  # warm-up, not counted
+    results["a_distinct"] = await _send_all(base, _batches(distinct[500:], 10), args.concurrency)
+
+    run_b = uuid.uuid4().hex[:6]
+    repeated = [_alert(n, run=run_b, severity=args.severity) for n in range(1000)]
+    results["b_resend_x5"] = await _send_all(base, _batches(repeated, 10) * 5, args.concurrency)
+    results["b_incidents"] = await _count(
+        db_url, f"SELECT count(*) FROM incidents WHERE fingerprint LIKE '{run_b}-%'"
+    )
+
+    resolved = [_alert(n, run=run_b, severity=args.severity, resolved=True) for n in range(1000)]
+    results["c_resolve"] = await _send_all(base, _batches(resolved, 10), args.concurrency)
+    results["c_still_active"] = await _count(
+        db_url,
+        f"SELECT count(*) FROM incidents WHERE fingerprint LIKE '{run_b}-%' "
+        "AND status IN ('open', 'investigating')",
+    )
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--server-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument(
+        "--alerts", type=int, default=20_500, help="(a) includes 500 warm-up alerts"
+    )
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--severity",
+        default="info",
+        help="info → P2 (no response pipeline); critical → P0 (pipeline queued)",
+    )
+    parser.add_argument("--port", type=int, default=18089)
+    args = parser.parse_args()
+
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(args.server_url, f'CREATE DATABASE "{name}"'))
+    db_url = args.server_url.rsplit("/", 1)[0] + f"/{name}"
+    data_dir = Path(f"/tmp/{name}")
+    proc = None
+    try:
+        migrations.upgrade(db_url)
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "ALERTMANAGER_TOKEN": TOKEN,
+            "VIEWER_TOKEN": VIEWER,
+            "DATA_DIR": str(data_dir),
+            "LOG_LEVEL": "WARNING",
+            "DATABASE_POOL_SIZE": "20",
+        }
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "serve",
+                "--no-migrate",
+                "--port",
+                str(args.port),
+                "--workers",
+                str(args.workers),
+            ],
+            env=env,
+        )
+        base = f"http://127.0.0.1:{args.port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("service did not start")
+            time.sleep(0.2)
+        results = asyncio.run(run(base, db_url, args))
+        print(
+            json.dumps(
+                {
+                    "workers": args.workers,
+                    "concurrency": args.concurrency,
+                    "severity": args.severity,
+                    **results,
+                },
+                indent=2,
+            )
+        )
+        ok = results["b_incidents"] == 1000 and results["c_still_active"] == 0
+        return 0 if ok else 1
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=20)
+        asyncio.run(_admin(args.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
