@@ -213,3 +213,13 @@ def test_database_outage_loses_nothing(
                 am.stop()
     finally:
         proxy.close()
+
+
+def test_shipped_alertmanager_config_is_valid(alertmanager_binary: str) -> None:
+    amtool = require_binary("amtool", "prometheus-alertmanager")
+    config = Path(__file__).resolve().parents[2] / "prometheus" / "alertmanager.yml"
+    result = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = config.read_text()
+    assert "send_resolved: true" in text
+    assert "http://incident-api.production.svc.cluster.local:8080/webhook/alert" in text
