@@ -71,7 +71,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_incidents_fingerprint_created_at", "incidents", ["fingerprint", "created_at"]
     )
-    op.create_index("ix_incidents_created_at_id", "incidents", ["created_at", "id"])
     op.create_index("ix_incidents_service_created_at", "incidents", ["service", "created_at"])
     op.create_index("ix_incidents_alert_name_created_at", "incidents", ["alert_name", "created_at"])
     op.create_index(
@@ -121,7 +120,6 @@ def downgrade() -> None:
         "ix_incidents_pipeline_due",
         "ix_incidents_alert_name_created_at",
         "ix_incidents_service_created_at",
-        "ix_incidents_created_at_id",
         "ix_incidents_fingerprint_created_at",
         "uq_incidents_active_fingerprint",
     ):

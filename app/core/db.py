@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
@@ -53,7 +54,9 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         async_url(target),
         pool_size=settings.DATABASE_POOL_SIZE,
         max_overflow=settings.DATABASE_MAX_OVERFLOW,
-        pool_pre_ping=True,
+        # No pre-ping: it is a round trip on every checkout of the hot path. A dead connection
+        # instead fails one request (503, retried by the caller) and is invalidated.
+        pool_pre_ping=False,
         pool_timeout=settings.DATABASE_TIMEOUT_SECONDS,
         connect_args={
             "timeout": settings.DATABASE_TIMEOUT_SECONDS,
@@ -86,4 +89,9 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
     """
     async with engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        yield raw.driver_connection
+        try:
+            yield raw.driver_connection
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+            # SQLAlchemy never saw this error: tell its pool the connection is dead.
+            await conn.invalidate()
+            raise

@@ -128,7 +128,6 @@ class Incident(Base):
             postgresql_where=text("status IN ('open', 'investigating')"),
         ),
         Index("ix_incidents_fingerprint_created_at", "fingerprint", "created_at"),
-        Index("ix_incidents_created_at_id", "created_at", "id"),
         # Filter and newest-first order served by one index each.
         Index("ix_incidents_service_created_at", "service", "created_at"),
         Index("ix_incidents_alert_name_created_at", "alert_name", "created_at"),

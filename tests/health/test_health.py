@@ -8,7 +8,7 @@ import pytest
 
 from app.core.settings import load_settings
 from app.main import create_app
-from tests.conftest import TOKENS
+from tests.conftest import TOKENS, bearer
 from tests.fakes.tcp_proxy import TcpProxy
 
 
@@ -63,6 +63,9 @@ async def test_health_follows_database_outage(
                 assert down.status_code == 503
                 assert down.json() == {"status": "unhealthy", "database": "disconnected"}
                 assert (await client.get("/ready")).status_code == 503
+                listing = await client.get("/incidents", headers=bearer("VIEWER"))
+                assert listing.status_code == 503
+                assert listing.json() == {"detail": "database unavailable, retry later"}
                 proxy.up()
                 back = await client.get("/health")
                 assert back.status_code == 200
