@@ -21,6 +21,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -199,7 +200,7 @@ def main() -> int:
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(args.server_url, f'CREATE DATABASE "{name}"'))
-    db_url = args.server_url.rsplit("/", 1)[0] + f"/{name}"
+    db_url = urlunsplit(urlsplit(args.server_url)._replace(path=f"/{name}"))
     data_dir = Path(f"/tmp/{name}")
     proc = None
     try:

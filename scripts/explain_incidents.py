@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from sqlalchemy import select, tuple_
@@ -91,7 +92,7 @@ async def main(server_url: str, rows: int) -> int:
     name = f"explain_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(server_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
     try:
         await asyncio.to_thread(migrations.upgrade, url)
         conn = await asyncpg.connect(url)
