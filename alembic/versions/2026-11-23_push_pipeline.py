@@ -155,9 +155,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("send_id", name="pk_push_send_receipts"),
         sa.UniqueConstraint("seq", name="uq_push_send_receipts_seq"),
     )
-    op.create_index(
-        "ix_push_send_receipts_decision_seq", "push_send_receipts", ["decision", "seq"]
-    )
+    op.create_index("ix_push_send_receipts_decision_seq", "push_send_receipts", ["decision", "seq"])
     op.create_index("ix_push_send_receipts_message_id", "push_send_receipts", ["message_id"])
     op.create_index(
         "uq_push_send_receipts_sent_message_id",
