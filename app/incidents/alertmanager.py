@@ -20,6 +20,12 @@ ZERO_TIME_YEAR = 1  # Alertmanager's "no end" is 0001-01-01T00:00:00Z
 MAX_ALERT_NAME = 100
 MAX_SERVICE = 100
 MAX_FINGERPRINT = 200
+MAX_SEVERITY = 50
+
+
+def _clean(text: str) -> str:
+    """PostgreSQL text and jsonb refuse NUL: a NUL would turn one alert into endless 503s."""
+    return text.replace("\x00", "\ufffd")
 
 
 class AlertIn(BaseModel):
@@ -45,8 +51,16 @@ class AlertIn(BaseModel):
     def _stringify(cls, value: Any) -> Any:
         # curl users send numbers and booleans; Alertmanager only ever sends strings.
         if isinstance(value, dict):
-            return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+            return {
+                _clean(str(k)): _clean(v if isinstance(v, str) else json.dumps(v))
+                for k, v in value.items()
+            }
         return value
+
+    @field_validator("fingerprint", "generatorURL")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return _clean(value) if value is not None else None
 
     @field_validator("startsAt", "endsAt")
     @classmethod
@@ -115,7 +129,7 @@ def normalise(
         firing=alert.status == "firing",
         alert_name=(labels.get("alertname") or "unnamed")[:MAX_ALERT_NAME],
         priority=priority_for(labels, severity_map, default_priority),
-        severity=labels.get("severity"),
+        severity=labels["severity"][:MAX_SEVERITY] if labels.get("severity") else None,
         service=labels["service"][:MAX_SERVICE] if labels.get("service") else None,
         summary=alert.annotations.get("summary"),
         description=alert.annotations.get("description"),

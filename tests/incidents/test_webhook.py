@@ -174,3 +174,21 @@ async def test_metrics_count_outcomes(client: httpx.AsyncClient) -> None:
     assert 'incidents_open{priority="P0"} 1.0' in text
     assert 'webhook_alerts_total{outcome="created"}' in text
     assert "webhook_request_duration_seconds_bucket" in text
+
+
+async def test_hostile_but_valid_values_are_stored_not_refused(client: httpx.AsyncClient) -> None:
+    """A value PostgreSQL would refuse must not turn into endless 503s for the whole group."""
+    odd = alert(
+        "N" * 300,
+        fingerprint="nul\u0000print",
+        severity="s" * 80,
+        service="v" * 150,
+        summary="nul \u0000 inside",
+        weird="\u0000",
+    )
+    response = await client.post("/webhook/alert", json=webhook(odd), headers=AM)
+    assert response.status_code == 200, response.text
+    incident = (await _incidents(client))[0]
+    assert len(incident["alert_name"]) == 100
+    assert len(incident["service"]) == 100
+    assert "\u0000" not in json.dumps(incident)
