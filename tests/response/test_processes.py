@@ -1,0 +1,161 @@
+"""Real OS processes against the test database: a killed worker's pipeline is finished by
+another (lease expiry); two racing workers make one remediation and one page."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from tests.fakes.k8s import Deployment
+from tests.response import worker
+from tests.response.conftest import Peers, insert_incident, load, peer_settings, timeline
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+@pytest.fixture
+def extra_settings() -> dict[str, Any]:
+    return {"PIPELINE_ENABLED": False}  # the test process only watches; workers do the work
+
+
+def worker_settings(peers: Peers, **extra: Any) -> dict[str, Any]:
+    return {
+        **peer_settings(peers),
+        "OPERATOR_TOKEN": None,
+        "REMEDIATION_MODE": "enforce",
+        "REMEDIATION_TARGETS": ["email-service", "svc-*", "shared"],
+        "PIPELINE_SWEEP_INTERVAL_SECONDS": 0.2,
+        "PIPELINE_LEASE_SECONDS": 2,
+        "HTTP_MAX_RETRY_SECONDS": 5,
+        **extra,
+    }
+
+
+@pytest.fixture
+def processes() -> Iterator[list[multiprocessing.process.BaseProcess]]:
+    started: list[multiprocessing.process.BaseProcess] = []
+    yield started
+    for process in started:
+        if process.is_alive():
+            process.kill()
+        process.join(10)
+
+
+def start(
+    started: list[multiprocessing.process.BaseProcess], database_url: str, settings: dict[str, Any]
+) -> multiprocessing.process.BaseProcess:
+    process = SPAWN.Process(target=worker.serve, args=(database_url, settings), daemon=True)
+    process.start()
+    started.append(process)
+    return process
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, limit: float = 60) -> None:
+    """Poll a condition on shared state (a bound on waiting, not a timing assertion)."""
+    deadline = time.monotonic() + limit
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def test_killed_worker_is_finished_by_another_process(
+    app: FastAPI, peers: Peers, database_url: str, processes: list[Any]
+) -> None:
+    deployment = peers.k8s.add(Deployment("email-service", replicas=1, auto_ready=False))
+    incident_id = await insert_incident(app, "KafkaConsumerLagHigh", priority="P0")
+    first = start(
+        processes,
+        database_url,
+        worker_settings(peers, REMEDIATION_VERIFY_TIMEOUT_SECONDS=600),
+    )
+
+    async def acting() -> bool:
+        actions = (await load(app, incident_id)).remediation_actions or []
+        return any(a.get("result") == "pending" for a in actions) and len(peers.k8s.patches) == 1
+
+    await eventually(acting, "worker 1 scaled and is verifying")
+    first.kill()  # SIGKILL mid-pipeline: no cleanup, the lease simply stops being renewed
+    first.join(10)
+    killed = await load(app, incident_id)
+    assert killed.pipeline_state.value == "running"
+    assert [r["event_action"] for r in peers.pagerduty.requests] == ["trigger"]
+
+    deployment.auto_ready = True  # the scale-up the dead worker made has now rolled out
+    deployment.ready = deployment.replicas
+    start(processes, database_url, worker_settings(peers))
+
+    async def done() -> bool:
+        return (await load(app, incident_id)).pipeline_state.value == "done"
+
+    await eventually(done, "worker 2 finished the pipeline")
+    incident = await load(app, incident_id)
+    assert incident.status.value == "resolved"
+    assert incident.pipeline_attempts == 2
+    assert len(peers.k8s.patches) == 1  # the action was not repeated, only re-checked
+    [action] = incident.remediation_actions or []
+    assert (action["result"], action["resumed"], action["verified"]) == ("success", True, True)
+    assert [r["event_action"] for r in peers.pagerduty.requests] == ["trigger", "resolve"]
+    owners = {
+        e.data["owner"] for e in await timeline(app, incident_id) if e.kind == "pipeline_started"
+    }
+    assert len(owners) == 2
+
+
+async def test_two_racing_workers_remediate_and_page_once(
+    app: FastAPI, peers: Peers, database_url: str, processes: list[Any]
+) -> None:
+    ids = []
+    for n in range(6):
+        peers.k8s.add(Deployment(f"svc-{n}", replicas=1))
+        ids.append(await insert_incident(app, "KafkaConsumerLagHigh", priority="P0", service=f"svc-{n}"))
+    peers.k8s.add(Deployment("shared", replicas=1))
+    for _ in range(2):  # two incidents, one target: the shared cooldown lets one act
+        ids.append(await insert_incident(app, "KafkaConsumerLagHigh", priority="P0", service="shared"))
+
+    settings = worker_settings(
+        peers,
+        PIPELINE_CONCURRENCY=4,
+        DIAGNOSTICS_KUBERNETES_TIMEOUT_SECONDS=60,
+        DIAGNOSTICS_TOTAL_TIMEOUT_SECONDS=90,
+    )
+    # Hold diagnostics until both workers hold 4 claims each, so they really contend.
+    peers.k8s.hang.add("/apis/apps/v1/namespaces/production/deployments/")
+    start(processes, database_url, settings)
+    start(processes, database_url, settings)
+
+    async def all_claimed() -> bool:
+        states = [(await load(app, i)).pipeline_state.value for i in ids]
+        return all(s == "running" for s in states)
+
+    await eventually(all_claimed, "the two workers claimed all eight pipelines")
+    peers.k8s.hang.clear()
+
+    async def all_done() -> bool:
+        states = [(await load(app, i)).pipeline_state.value for i in ids]
+        return all(s == "done" for s in states)
+
+    await eventually(all_done, "both workers drained every pipeline")
+    patched = sorted(p.path.split("/")[-2] for p in peers.k8s.patches)
+    assert patched == ["shared", "svc-0", "svc-1", "svc-2", "svc-3", "svc-4", "svc-5"]
+    for incident_id in ids:
+        incident = await load(app, incident_id)
+        assert incident.pipeline_attempts == 1
+        triggers = [
+            r for r in peers.pagerduty.requests
+            if r["dedup_key"] == incident_id and r["event_action"] == "trigger"
+        ]
+        assert len(triggers) == 1
+    owners = {
+        e.data["owner"]
+        for i in ids
+        for e in await timeline(app, i)
+        if e.kind == "pipeline_started"
+    }
+    assert len(owners) == 2  # both processes took work, neither took the same incident twice
