@@ -55,7 +55,9 @@ async def test_pagerduty_5xx_exhausts_retries_then_the_pipeline_retries(
     peers.pagerduty.always = "503"
     incident_id = await insert_incident(app, priority="P0", service="nowhere")
     await run_pipelines(app, incident_id)
-    assert [a.http_status for a in await attempts(app, incident_id) if a.channel == "pagerduty"] == [
+    assert [
+        a.http_status for a in await attempts(app, incident_id) if a.channel == "pagerduty"
+    ] == [
         503,
         503,
         503,
@@ -151,9 +153,7 @@ async def test_resolve_and_acknowledge_follow_the_incident(
     }
 
 
-async def test_secrets_never_reach_the_database(
-    app: FastAPI, peers: Peers, sleeps: Sleeps
-) -> None:
+async def test_secrets_never_reach_the_database(app: FastAPI, peers: Peers, sleeps: Sleeps) -> None:
     peers.slack.script.append("500")
     incident_id = await insert_incident(app, priority="P0", service="nowhere")
     await run_pipelines(app, incident_id)

@@ -160,7 +160,9 @@ async def test_rollout_restart_sends_kubectls_patch(
         "spec": {
             "template": {
                 "metadata": {
-                    "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-25T09:05:30+00:00"}
+                    "annotations": {
+                        "kubectl.kubernetes.io/restartedAt": "2026-01-25T09:05:30+00:00"
+                    }
                 }
             }
         }

@@ -114,10 +114,14 @@ async def test_two_racing_workers_remediate_and_page_once(
     ids = []
     for n in range(6):
         peers.k8s.add(Deployment(f"svc-{n}", replicas=1))
-        ids.append(await insert_incident(app, "KafkaConsumerLagHigh", priority="P0", service=f"svc-{n}"))
+        ids.append(
+            await insert_incident(app, "KafkaConsumerLagHigh", priority="P0", service=f"svc-{n}")
+        )
     peers.k8s.add(Deployment("shared", replicas=1))
     for _ in range(2):  # two incidents, one target: the shared cooldown lets one act
-        ids.append(await insert_incident(app, "KafkaConsumerLagHigh", priority="P0", service="shared"))
+        ids.append(
+            await insert_incident(app, "KafkaConsumerLagHigh", priority="P0", service="shared")
+        )
 
     settings = worker_settings(
         peers,
@@ -148,14 +152,12 @@ async def test_two_racing_workers_remediate_and_page_once(
         incident = await load(app, incident_id)
         assert incident.pipeline_attempts == 1
         triggers = [
-            r for r in peers.pagerduty.requests
+            r
+            for r in peers.pagerduty.requests
             if r["dedup_key"] == incident_id and r["event_action"] == "trigger"
         ]
         assert len(triggers) == 1
     owners = {
-        e.data["owner"]
-        for i in ids
-        for e in await timeline(app, i)
-        if e.kind == "pipeline_started"
+        e.data["owner"] for i in ids for e in await timeline(app, i) if e.kind == "pipeline_started"
     }
     assert len(owners) == 2  # both processes took work, neither took the same incident twice

@@ -39,7 +39,7 @@ async def send_followups(deps: PipelineDeps, owner: str, limit: int = 50) -> int
     if deps.settings.PAGERDUTY_ROUTING_KEY is None:
         return 0
     async with deps.sessionmaker() as session:
-        due = list((await session.execute(_DUE, {"limit": limit})))
+        due = list(await session.execute(_DUE, {"limit": limit}))
         incidents = {
             i.id: IncidentView.of(i)
             for i in await session.scalars(
