@@ -135,10 +135,21 @@ async def insert_incident(
 
 
 async def run_pipelines(app: FastAPI, *ids: str) -> None:
+    """Kick the ids and wait until the runner is idle and none of them is mid-run."""
     runner: PipelineRunner = app.state.pipeline_runner
     await runner.kick(list(ids))
-    await asyncio.sleep(0)
-    await runner.wait_idle()
+    for _ in range(1500):  # a bound on waiting, not a timing assertion
+        await asyncio.sleep(0)
+        await runner.wait_idle()
+        states = [(await load(app, i)) for i in ids]
+        if all(s.pipeline_attempts > 0 and s.pipeline_state.value != "running" for s in states):
+            return
+        await asyncio.sleep(0.02)
+    detail = [
+        (s.id, s.pipeline_state.value, s.pipeline_attempts, s.pipeline_owner, runner.owner)
+        for s in [await load(app, i) for i in ids]
+    ]
+    raise AssertionError(f"pipelines did not settle: {detail}")
 
 
 async def load(app: FastAPI, incident_id: str) -> Incident:

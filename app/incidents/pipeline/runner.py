@@ -37,6 +37,9 @@ class PipelineRunner:
         # Queue entries per id: a kick and a sweep may both queue one id; see _worker.
         self._queued: Counter[str] = Counter()
         self._active: set[str] = set()
+        # Entries queued before a run of their id ended are redundant: the run finished the
+        # pipeline or deferred it (the sweeper picks it up when due). Skip them.
+        self._stale: Counter[str] = Counter()
         self._tasks: list[asyncio.Task[None]] = []
         self._sweeping = asyncio.Lock()
 
@@ -99,6 +102,10 @@ class PipelineRunner:
         while True:
             incident_id, claimed = await self._queue.get()
             self._queued[incident_id] -= 1
+            if self._stale[incident_id] > 0:
+                self._stale[incident_id] -= 1
+                self._queue.task_done()
+                continue
             if incident_id in self._active:
                 # Another local worker runs it under this worker's claim already.
                 self._queue.task_done()
@@ -110,6 +117,7 @@ class PipelineRunner:
                 log.exception("pipeline crashed", extra={"incident": incident_id})
             finally:
                 self._active.discard(incident_id)
+                self._stale[incident_id] = self._queued[incident_id]
                 self._queue.task_done()
 
     async def _heartbeat(self, incident_id: str) -> None:
