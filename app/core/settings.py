@@ -228,6 +228,16 @@ class Settings(BaseSettings):
                 raise ValueError("DATABASE_URL is required when ENVIRONMENT=production")
             if self.ALERTMANAGER_TOKEN is None:
                 raise ValueError("ALERTMANAGER_TOKEN is required when ENVIRONMENT=production")
+        # A Telegram send (retries, plus the plain-text fallback) must finish inside its claim,
+        # or a second sender could take the message over while the first is still sending.
+        worst_send = (
+            self.HTTP_MAX_RETRY_SECONDS + 2 * self.HTTP_MAX_ATTEMPTS * self.HTTP_TIMEOUT_SECONDS
+        )
+        if self.PUSH_SEND_LEASE_SECONDS <= worst_send:
+            raise ValueError(
+                f"PUSH_SEND_LEASE_SECONDS must exceed {worst_send:.0f} s, the longest a send can "
+                "take with HTTP_MAX_RETRY_SECONDS, HTTP_MAX_ATTEMPTS and HTTP_TIMEOUT_SECONDS"
+            )
         tokens = [t.get_secret_value() for t in self.api_tokens().values() if t is not None]
         if len(tokens) != len(set(tokens)):
             raise ValueError("API tokens must differ: one token would carry several scopes")

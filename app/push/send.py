@@ -196,10 +196,24 @@ async def _finish(
         values = {"status": "PENDING"}
     values.update(claimed_until=None, claim_owner=None, last_send_id=receipt.send_id)
     async with ctx.session.begin():
-        await ctx.session.execute(
-            update(PushMessage).where(PushMessage.id == candidate.message_id).values(**values)
+        # Fenced on our claim: a send that outlived its lease may have been taken over.
+        updated = await ctx.session.scalar(
+            update(PushMessage)
+            .where(PushMessage.id == candidate.message_id, PushMessage.claim_owner == ctx.owner)
+            .values(**values)
+            .returning(PushMessage.id)
         )
-        ctx.session.add(receipt_row(receipt))
+        if updated is None:
+            log.error("push claim lost during send", extra={"message_id": candidate.message_id})
+            receipt = ctx.receipt(
+                candidate,
+                Decision.SKIPPED,
+                http_status=result.http_status,
+                error_class="ClaimLost",
+                error_message="the send outlived its claim; another sender took the message over",
+            )
+        else:
+            ctx.session.add(receipt_row(receipt))  # a SKIPPED receipt is stored by the caller
     return receipt
 
 

@@ -40,6 +40,7 @@ def test_production_requires_database_url(monkeypatch: pytest.MonkeyPatch) -> No
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
         ("DATABASE_POOL_SIZE", "0", "DATABASE_POOL_SIZE"),
         ("VIEWER_TOKEN", "short", "at least 16"),
+        ("PUSH_SEND_LEASE_SECONDS", "60", "PUSH_SEND_LEASE_SECONDS must exceed 110 s"),
     ],
 )
 def test_bad_values_are_named(

@@ -233,3 +233,34 @@ async def test_receipts_api_filters_and_pages(
     assert bad.status_code == 422
     naive = await client.get("/api/push/receipts", params={"since": "2026-01-01T00:00"}, headers=OP)
     assert naive.status_code == 422
+
+
+async def test_send_that_outlives_its_claim_is_not_a_500(
+    client: httpx.AsyncClient,
+    telegram: FakeTelegram,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another sender took the message over mid-send: a ClaimLost receipt, never a second SENT."""
+    import asyncpg
+
+    from app.push import send as send_module
+    from tests.dbutil import plain
+
+    real_deliver = send_module._deliver
+
+    async def deliver_then_lose_claim(ctx: send_module.SendContext, candidate: object) -> object:
+        result = await real_deliver(ctx, candidate)  # type: ignore[arg-type]
+        conn = await asyncpg.connect(plain(database_url))
+        try:
+            await conn.execute("UPDATE push_messages SET claim_owner = 'someone-else'")
+        finally:
+            await conn.close()
+        return result
+
+    monkeypatch.setattr(send_module, "_deliver", deliver_then_lose_claim)
+    [receipt] = await _walk(client)
+    assert receipt["decision"] == "SKIPPED"
+    assert receipt["error_class"] == "ClaimLost"
+    assert receipt["http_status"] == 200
+    assert len(telegram.sent()) == 1
