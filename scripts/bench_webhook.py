@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -24,15 +23,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core import migrations  # noqa: E402
+from tests.conftest import TOKENS  # noqa: E402
+from tests.service_proc import running_service  # noqa: E402
 
-TOKEN = "bench-alertmanager-token-0123456789"
-VIEWER = "bench-viewer-token-0123456789"
+TOKEN = TOKENS["ALERTMANAGER_TOKEN"]
 
 
 def _alert(n: int, *, run: str, severity: str, resolved: bool = False) -> dict[str, Any]:
@@ -195,51 +194,16 @@ def main() -> int:
         default="info",
         help="info → P2 (no response pipeline); critical → P0 (pipeline queued)",
     )
-    parser.add_argument("--port", type=int, default=18089)
     args = parser.parse_args()
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(args.server_url, f'CREATE DATABASE "{name}"'))
     db_url = urlunsplit(urlsplit(args.server_url)._replace(path=f"/{name}"))
-    data_dir = Path(f"/tmp/{name}")
-    proc = None
     try:
         migrations.upgrade(db_url)
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "ALERTMANAGER_TOKEN": TOKEN,
-            "VIEWER_TOKEN": VIEWER,
-            "DATA_DIR": str(data_dir),
-            "LOG_LEVEL": "WARNING",
-            "DATABASE_POOL_SIZE": "20",
-        }
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "app.cli",
-                "serve",
-                "--no-migrate",
-                "--port",
-                str(args.port),
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-        )
-        base = f"http://127.0.0.1:{args.port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("service did not start")
-            time.sleep(0.2)
-        results = asyncio.run(run(base, db_url, args))
+        env = {"LOG_LEVEL": "WARNING", "DATABASE_POOL_SIZE": "20", "PIPELINE_ENABLED": "true"}
+        with running_service(db_url, Path(f"/tmp/{name}"), workers=args.workers, env=env) as base:
+            results = asyncio.run(run(base, db_url, args))
         print(
             json.dumps(
                 {
@@ -254,9 +218,6 @@ def main() -> int:
         ok = results["b_incidents"] == 1000 and results["c_still_active"] == 0
         return 0 if ok else 1
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
         asyncio.run(_admin(args.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
