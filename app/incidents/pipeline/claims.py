@@ -77,19 +77,16 @@ async def claim_one(
 ) -> bool:
     """Claim one incident's pipeline if it is due (the kick path); False when someone has it.
 
-    A claim this worker's sweeper already took for the same id counts as ours.
+    Waits for a row lock instead of skipping it: the lock may be held by a transaction that
+    does not claim (an alert repeat, an operator's action), and a skipped kick would leave
+    the pipeline to the next sweep. After the wait the row is re-checked, so a claim that a
+    sweeper (ours or another replica's) took meanwhile makes this one answer False; our own
+    sweeper queues what it claimed.
     """
-    mine = and_(Incident.pipeline_state == P.RUNNING, Incident.pipeline_owner == owner)
     async with sm() as session, session.begin():
-        locked = (
-            select(Incident.id)
-            .where(Incident.id == incident_id, or_(_due(max_attempts), mine))
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
         row = await session.scalar(
             update(Incident)
-            .where(Incident.id == locked)
+            .where(Incident.id == incident_id, _due(max_attempts))
             .values(**_claim_values(owner, lease_seconds))
             .returning(Incident.id)
         )

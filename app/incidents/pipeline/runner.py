@@ -12,7 +12,6 @@ import logging
 import os
 import socket
 import uuid
-from collections import Counter
 
 from app.core.redact import redact
 from app.incidents.models import PipelineState
@@ -33,13 +32,14 @@ class PipelineRunner:
         self.deps = deps
         self.owner = owner or make_owner()
         self.concurrency = deps.settings.PIPELINE_CONCURRENCY
-        self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
-        # Queue entries per id: a kick and a sweep may both queue one id; see _worker.
-        self._queued: Counter[str] = Counter()
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        # One local entry per id. `_queued` maps a queued id to "already claimed by our sweep";
+        # `_again` holds claims the sweep took while the id was running here. A claim is a fact
+        # in the database (state running, owner us): dropping it would strand the incident
+        # until its lease expires, so every claim is run (lock_owned fences stale ones).
+        self._queued: dict[str, bool] = {}
         self._active: set[str] = set()
-        # Entries queued before a run of their id ended are redundant: the run finished the
-        # pipeline or deferred it (the sweeper picks it up when due). Skip them.
-        self._stale: Counter[str] = Counter()
+        self._again: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._sweeping = asyncio.Lock()
 
@@ -47,9 +47,7 @@ class PipelineRunner:
     async def kick(self, incident_ids: list[str]) -> None:
         """BackgroundTasks entry: queue ids and return at once (work runs in the pool)."""
         for incident_id in incident_ids:
-            if not self._queued[incident_id] and incident_id not in self._active:
-                self._queued[incident_id] += 1
-                self._queue.put_nowait((incident_id, False))
+            self._offer(incident_id, claimed=False)
 
     async def sweep_once(self) -> int:
         """Claim due pipelines for free slots only (a storm stays in the database, shared)."""
@@ -67,10 +65,7 @@ class PipelineRunner:
                     s.PIPELINE_MAX_ATTEMPTS,
                 )
             for incident_id in claimed:
-                # Queued even if a kick queued it too: that kick's claim_one may have skipped
-                # the row while this sweep held its lock. Duplicates are dropped in _worker.
-                self._queued[incident_id] += 1
-                self._queue.put_nowait((incident_id, True))
+                self._offer(incident_id, claimed=True)
             await send_followups(self.deps, self.owner)
             return len(claimed)
 
@@ -86,7 +81,7 @@ class PipelineRunner:
 
     async def wait_idle(self) -> None:
         """Until nothing is queued, running or sweeping (tests and graceful shutdown)."""
-        while self._queued.total() or self._active or self._sweeping.locked():
+        while self._queued or self._active or self._sweeping.locked():
             await asyncio.sleep(0.02)
 
     # --- internals --------------------------------------------------------------------------
@@ -98,18 +93,21 @@ class PipelineRunner:
                 log.exception("pipeline sweep failed")
             await asyncio.sleep(self.deps.settings.PIPELINE_SWEEP_INTERVAL_SECONDS)
 
+    def _offer(self, incident_id: str, *, claimed: bool) -> None:
+        """Queue an id once; a kick for an id queued or running here adds nothing."""
+        if incident_id in self._active:
+            if claimed:  # our sweep claimed it again after (or while) the run released it
+                self._again.add(incident_id)
+        elif incident_id in self._queued:
+            self._queued[incident_id] |= claimed
+        else:
+            self._queued[incident_id] = claimed
+            self._queue.put_nowait(incident_id)
+
     async def _worker(self) -> None:
         while True:
-            incident_id, claimed = await self._queue.get()
-            self._queued[incident_id] -= 1
-            if self._stale[incident_id] > 0:
-                self._stale[incident_id] -= 1
-                self._queue.task_done()
-                continue
-            if incident_id in self._active:
-                # Another local worker runs it under this worker's claim already.
-                self._queue.task_done()
-                continue
+            incident_id = await self._queue.get()
+            claimed = self._queued.pop(incident_id)
             self._active.add(incident_id)
             try:
                 await self._run(incident_id, claimed)
@@ -117,7 +115,9 @@ class PipelineRunner:
                 log.exception("pipeline crashed", extra={"incident": incident_id})
             finally:
                 self._active.discard(incident_id)
-                self._stale[incident_id] = self._queued[incident_id]
+                if incident_id in self._again:
+                    self._again.discard(incident_id)
+                    self._offer(incident_id, claimed=True)
                 self._queue.task_done()
 
     async def _heartbeat(self, incident_id: str) -> None:
