@@ -22,11 +22,12 @@ from app.core.db import Base
 
 
 class Delivery(Base):
-    """One (incident, channel, event) notification, claimed before the call.
+    """One (incident, channel, event, generation) notification, claimed before the call.
 
     The unique constraint is what keeps two replicas (or a retried pipeline) from paging
     twice: only the session whose INSERT wins, or which reclaims an expired/failed claim,
-    may call the peer.
+    may call the peer. `generation` counts the incident's reopens, so a reopened incident
+    pages again, once.
     """
 
     __tablename__ = "incident_deliveries"
@@ -37,6 +38,7 @@ class Delivery(Base):
     )
     channel: Mapped[str] = mapped_column(String(20), nullable=False)  # pagerduty | slack
     event: Mapped[str] = mapped_column(String(20), nullable=False)  # trigger | resolve | notify …
+    generation: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     state: Mapped[str] = mapped_column(String(20), nullable=False)  # sending | delivered | failed
     retryable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     owner: Mapped[str | None] = mapped_column(String(100))
@@ -51,7 +53,7 @@ class Delivery(Base):
         DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
     )
 
-    __table_args__ = (UniqueConstraint("incident_id", "channel", "event"),)
+    __table_args__ = (UniqueConstraint("incident_id", "channel", "event", "generation"),)
 
 
 class DeliveryAttempt(Base):

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import ScalarSelect, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.http import Attempt
 from app.core.redact import redact
+from app.incidents.models import IncidentEvent
 from app.incidents.pipeline_models import Delivery, DeliveryAttempt
+
+REOPEN = "reopen"  # the timeline kind an operator's reopen writes (service.act)
+
+
+def generation(incident_id: str) -> ScalarSelect[int]:
+    """The incident's reopen count, read in the statement that claims or checks a delivery.
+
+    The timeline is append-only, so this only grows; reopen and claim both lock or read the
+    committed timeline, so replicas agree on which generation a delivery belongs to.
+    """
+    return (
+        select(func.count())
+        .select_from(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == REOPEN)
+        .scalar_subquery()
+    )
 
 
 async def claim(
@@ -21,14 +38,16 @@ async def claim(
 ) -> int | None:
     """The delivery id when we may call the peer now; None when it is delivered or in flight.
 
-    The INSERT wins for the first caller; afterwards only an abandoned claim (lease expired:
-    its worker died mid-call) or a failure marked retryable can be taken over.
+    Keyed by the incident's current generation (reopen count). The INSERT wins for the
+    first caller; afterwards only an abandoned claim (lease expired: its worker died
+    mid-call) or a failure marked retryable can be taken over.
     """
     lease = func.now() + text("make_interval(secs => :lease)").bindparams(lease=lease_seconds)
     stmt = insert(Delivery).values(
         incident_id=incident_id,
         channel=channel,
         event=event,
+        generation=generation(incident_id),
         state="sending",
         retryable=False,
         owner=owner,
@@ -36,7 +55,12 @@ async def claim(
         attempts=0,
     )
     upsert = stmt.on_conflict_do_update(
-        index_elements=[Delivery.incident_id, Delivery.channel, Delivery.event],
+        index_elements=[
+            Delivery.incident_id,
+            Delivery.channel,
+            Delivery.event,
+            Delivery.generation,
+        ],
         set_={"state": "sending", "owner": owner, "lease_until": stmt.excluded.lease_until},
         where=or_(
             (Delivery.state == "sending") & (Delivery.lease_until < func.now()),
@@ -102,11 +126,13 @@ async def settle(
 
 
 async def delivered(session: AsyncSession, incident_id: str, channel: str, event: str) -> bool:
+    """Whether this event went out in the incident's current generation."""
     found = await session.scalar(
         select(Delivery.id).where(
             Delivery.incident_id == incident_id,
             Delivery.channel == channel,
             Delivery.event == event,
+            Delivery.generation == generation(incident_id),
             Delivery.state == "delivered",
         )
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.incidents.diagnostics.collect import collect
 from app.incidents.escalation import pagerduty, policy, slack
@@ -21,6 +22,11 @@ from app.incidents.pipeline.deps import PipelineDeps
 from app.incidents.pipeline.view import IncidentView
 from app.incidents.remediation.execute import remediate
 from app.incidents.timeline import add_event
+from app.push.queue import enqueue_message
+from app.push.schemas import PushType
+
+# A new incident of these priorities queues one ALERT push (issue 5).
+ALERT_PRIORITIES = frozenset({"P0", "P1"})
 
 
 class RetryLater(RuntimeError):
@@ -37,6 +43,9 @@ async def _start(deps: PipelineDeps, incident_id: str, owner: str) -> IncidentVi
             "pipeline",
             data={"attempt": incident.pipeline_attempts, "owner": owner},
         )
+        view = IncidentView.of(incident)
+        if view.active and view.priority in ALERT_PRIORITIES:
+            await _queue_alert_push(session, view)
         if incident.status is IncidentStatus.OPEN:
             await transition(
                 session,
@@ -47,6 +56,26 @@ async def _start(deps: PipelineDeps, incident_id: str, owner: str) -> IncidentVi
                 note="diagnostics started",
             )
         return IncidentView.of(incident)
+
+
+async def _queue_alert_push(session: AsyncSession, view: IncidentView) -> None:
+    """One ALERT per incident (the dedup_key makes a repeated run a no-op), in the start's
+    transaction. Plain values: the push formatter escapes them when it builds the body."""
+    lines = [
+        f"Alert: {view.alert_name}",
+        f"Priority: {view.priority}",
+        f"Service: {view.service or '-'}",
+        f"Summary: {view.summary or '-'}",
+        f"Incident: {view.id}",
+    ]
+    await enqueue_message(
+        session,
+        push_type=PushType.ALERT,
+        title=f"[{view.priority}] {view.alert_name} on {view.service or 'unknown service'}",
+        content="\n".join(lines),
+        source_ref=f"incident:{view.id}",
+        dedup_key=f"incident:{view.id}:alert",
+    )
 
 
 async def _reload(deps: PipelineDeps, incident_id: str) -> IncidentView:
