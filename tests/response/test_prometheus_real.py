@@ -51,8 +51,9 @@ def _wait_for(url: str, query: str, limit: float = 60) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         try:
-            body = httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=2).json()
-            if body.get("data", {}).get("result"):
+            answer = httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=2)
+            # While its TSDB starts, Prometheus answers 503 "Service Unavailable" in plain text.
+            if answer.status_code == 200 and answer.json().get("data", {}).get("result"):
                 return
         except httpx.HTTPError:
             pass
