@@ -194,6 +194,9 @@ def main() -> int:
         default="info",
         help="info → P2 (no response pipeline); critical → P0 (pipeline queued)",
     )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="service setting"
+    )
     args = parser.parse_args()
 
     name = f"bench_{uuid.uuid4().hex[:8]}"
@@ -202,6 +205,7 @@ def main() -> int:
     try:
         migrations.upgrade(db_url)
         env = {"LOG_LEVEL": "WARNING", "DATABASE_POOL_SIZE": "20", "PIPELINE_ENABLED": "true"}
+        env.update(item.split("=", 1) for item in args.set)
         with running_service(db_url, Path(f"/tmp/{name}"), workers=args.workers, env=env) as base:
             results = asyncio.run(run(base, db_url, args))
         print(
@@ -210,6 +214,7 @@ def main() -> int:
                     "workers": args.workers,
                     "concurrency": args.concurrency,
                     "severity": args.severity,
+                    "settings": args.set,
                     **results,
                 },
                 indent=2,

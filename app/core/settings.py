@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     HTTP_MAX_ATTEMPTS: int = Field(default=4, ge=1, le=10)
     HTTP_MAX_RETRY_SECONDS: float = Field(default=30.0, ge=0, le=600)
     WEBHOOK_MAX_BODY_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Concurrent webhooks share statements: this many statements at once per worker, each
+    # holding up to WEBHOOK_BATCH_MAX_ALERTS alerts (a webhook is never split).
+    WEBHOOK_INGEST_LANES: int = Field(default=4, ge=1, le=64)
+    WEBHOOK_BATCH_MAX_ALERTS: int = Field(default=500, ge=1, le=100_000)
 
     # --- incidents -------------------------------------------------------------------------
     # severity label value -> priority, used when an alert has no `priority` label.

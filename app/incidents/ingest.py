@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -26,9 +27,10 @@ WITH input AS (
     CAST(:alert_name AS text[]), CAST(:priority AS text[]), CAST(:severity AS text[]),
     CAST(:service AS text[]), CAST(:summary AS text[]), CAST(:description AS text[]),
     CAST(:labels AS text[]), CAST(:annotations AS text[]), CAST(:generator_url AS text[]),
-    CAST(:starts_at AS timestamptz[]), CAST(:ends_at AS timestamptz[]), CAST(:pipeline AS text[])
+    CAST(:starts_at AS timestamptz[]), CAST(:ends_at AS timestamptz[]), CAST(:pipeline AS text[]),
+    CAST(:copies AS int[])
   ) AS t(ord, new_id, fp, firing, alert_name, priority, severity, service, summary, description,
-         labels, annotations, generator_url, starts_at, ends_at, pipeline)
+         labels, annotations, generator_url, starts_at, ends_at, pipeline, copies)
 ),
 latest AS (
   SELECT DISTINCT ON (i.fingerprint) i.fingerprint AS fp, i.id, i.status::text AS status,
@@ -43,7 +45,7 @@ active AS (
 same_occurrence AS (
   -- Still firing with the startsAt of an incident already resolved/closed: the same
   -- occurrence (e.g. remediated, or closed by an operator), so count it, never reopen.
-  SELECT input.ord, l.id FROM input JOIN latest l ON l.fp = input.fp
+  SELECT input.ord, input.copies, l.id FROM input JOIN latest l ON l.fp = input.fp
   WHERE input.firing AND l.status IN ('resolved', 'closed') AND input.starts_at IS NOT NULL
     AND l.starts_at = input.starts_at
     AND NOT EXISTS (SELECT 1 FROM active a WHERE a.fp = input.fp)
@@ -52,16 +54,17 @@ upserted AS (
   INSERT INTO incidents AS i (
     id, alert_name, priority, status, summary, description, fingerprint, service, severity,
     source, labels, annotations, generator_url, starts_at, last_seen_at, previous_incident_id,
-    pipeline_state, created_at, updated_at)
+    pipeline_state, occurrence_count, created_at, updated_at)
   SELECT input.new_id, input.alert_name, CAST(input.priority AS incident_priority), 'open',
          input.summary, input.description, input.fp, input.service, input.severity, :source,
          CAST(input.labels AS jsonb), CAST(input.annotations AS jsonb), input.generator_url,
-         input.starts_at, :now, l.id, CAST(input.pipeline AS incident_pipeline_state), :now, :now
+         input.starts_at, :now, l.id, CAST(input.pipeline AS incident_pipeline_state),
+         input.copies, :now, :now
   FROM input LEFT JOIN latest l ON l.fp = input.fp
   WHERE input.firing AND input.ord NOT IN (SELECT ord FROM same_occurrence)
   ON CONFLICT (fingerprint) WHERE status IN ('open', 'investigating')
   DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at,
-                occurrence_count = i.occurrence_count + 1,
+                occurrence_count = i.occurrence_count + EXCLUDED.occurrence_count,
                 annotations = EXCLUDED.annotations,
                 summary = EXCLUDED.summary,
                 description = EXCLUDED.description,
@@ -70,7 +73,7 @@ upserted AS (
   RETURNING i.id, i.fingerprint AS fp, (i.xmax = 0) AS inserted, i.occurrence_count
 ),
 touched AS (
-  UPDATE incidents i SET last_seen_at = :now, occurrence_count = i.occurrence_count + 1,
+  UPDATE incidents i SET last_seen_at = :now, occurrence_count = i.occurrence_count + s.copies,
                          updated_at = :now
   FROM same_occurrence s WHERE i.id = s.id
   RETURNING i.id
@@ -157,6 +160,7 @@ async def ingest_alerts(
     # ON CONFLICT cannot touch one row twice per statement: the last alert per fingerprint
     # speaks for all its copies in this payload.
     representative: dict[str, int] = {a.fingerprint: n for n, a in enumerate(alerts)}
+    copies = Counter(a.fingerprint for a in alerts)  # each copy is one more notification
     # Sorted by fingerprint so concurrent webhooks lock rows in one order (no deadlocks).
     chosen = sorted((alerts[n] for n in representative.values()), key=lambda a: a.fingerprint)
     columns: dict[str, list[object]] = {
@@ -176,6 +180,7 @@ async def ingest_alerts(
         "starts_at": [a.starts_at for a in chosen],
         "ends_at": [a.ends_at for a in chosen],
         "pipeline": ["pending" if a.priority in pipeline_priorities else "none" for a in chosen],
+        "copies": [copies[a.fingerprint] for a in chosen],
     }
     values = {**columns, "now": now, "source": source}
     rows = await conn.fetch(INGEST_SQL, *(values[name] for name in INGEST_PARAMS))
@@ -183,8 +188,12 @@ async def ingest_alerts(
         chosen[row["ord"]].fingerprint: (row["incident_id"], row["outcome"]) for row in rows
     }
     results = []
+    seen: set[str] = set()
     for alert in alerts:
         incident_id, outcome = by_fp[alert.fingerprint]
+        if alert.fingerprint in seen and outcome == "created":
+            outcome = "updated"  # a later copy of an alert created earlier in this statement
+        seen.add(alert.fingerprint)
         results.append(
             IngestResult(
                 incident_id=incident_id,

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.incidents import service
+from app.incidents.batcher import IngestBatcher
 from app.incidents.metrics import refresh_gauges
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,15 @@ async def _maintenance_loop(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def incidents_runtime(app: FastAPI) -> AsyncIterator[None]:
+    settings = app.state.settings
     app.state.scrape_hooks.append(refresh_gauges)
+    app.state.ingest_batcher = IngestBatcher(
+        app.state.engine,
+        app.state.clock,
+        list(settings.PIPELINE_PRIORITIES),
+        lanes=settings.WEBHOOK_INGEST_LANES,
+        max_alerts=settings.WEBHOOK_BATCH_MAX_ALERTS,
+    )
     task = asyncio.create_task(_maintenance_loop(app), name="incident-maintenance")
     try:
         yield
@@ -41,3 +50,4 @@ async def incidents_runtime(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await app.state.ingest_batcher.close()

@@ -20,20 +20,6 @@ from app.incidents.models import Incident, IncidentStatus, Priority
 from app.incidents.schemas import IncidentCreate
 
 
-async def receive_alerts(
-    engine: AsyncEngine, alerts: list[ParsedAlert], settings: Settings, now: datetime
-) -> list[IngestResult]:
-    """Store every alert; committed when this returns.
-
-    One statement is one transaction in PostgreSQL: no BEGIN/COMMIT round trips needed.
-    """
-    async with driver_connection(engine) as conn:
-        results: list[IngestResult] = await ingest_alerts(
-            conn, alerts, now=now, pipeline_priorities=list(settings.PIPELINE_PRIORITIES)
-        )
-    return results
-
-
 async def create_incident(
     engine: AsyncEngine, body: IncidentCreate, settings: Settings, now: datetime, actor: str
 ) -> IngestResult:

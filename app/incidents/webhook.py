@@ -16,7 +16,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.auth import AlertmanagerAuth
 from app.core.errors import AppError, PayloadTooLarge, ServiceUnavailable
-from app.incidents import service
 from app.incidents.alertmanager import parse_payload
 from app.incidents.metrics import INCIDENTS_CREATED, WEBHOOK_ALERTS, WEBHOOK_LATENCY
 from app.incidents.schemas import AlertResult, WebhookAnswer
@@ -57,10 +56,14 @@ async def receive_webhook(
     body = await read_limited(request, settings.WEBHOOK_MAX_BODY_BYTES)
     alerts = parse_payload(body, settings.SEVERITY_PRIORITY_MAP, settings.DEFAULT_PRIORITY)
     try:
-        results = await service.receive_alerts(
-            request.app.state.engine, alerts, settings, request.app.state.clock.now()
-        )
-    except (SQLAlchemyError, asyncpg.PostgresError, OSError, TimeoutError) as exc:
+        results = await request.app.state.ingest_batcher.submit(alerts)
+    except (
+        SQLAlchemyError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        OSError,
+        TimeoutError,
+    ) as exc:
         log.error(
             "alerts not stored; answering 503 so Alertmanager retries",
             extra={"alerts": len(alerts), "error_class": type(exc).__name__},

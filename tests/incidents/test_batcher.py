@@ -1,0 +1,60 @@
+"""Concurrent webhooks share statements without sharing each other's failures."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from app.incidents import batcher
+from tests.conftest import bearer
+from tests.incidents.payloads import alert, webhook
+
+AM = bearer("ALERTMANAGER")
+
+
+async def test_concurrent_webhooks_each_get_their_own_answer(client: httpx.AsyncClient) -> None:
+    bodies = [
+        webhook(*(alert(f"B{w}", fingerprint=f"b{w:02d}{n}") for n in range(5))) for w in range(40)
+    ]
+    bodies.append(webhook(alert("B0", fingerprint="b000")))  # a copy of an alert in webhook 0
+    answers = await asyncio.gather(
+        *(client.post("/webhook/alert", json=body, headers=AM) for body in bodies)
+    )
+    assert all(a.status_code == 200 for a in answers)
+    for body, answer in zip(bodies[:40], answers[:40], strict=True):
+        results = answer.json()["results"]
+        assert [r["fingerprint"] for r in results] == [a["fingerprint"] for a in body["alerts"]]
+    outcomes = [r["outcome"] for a in answers for r in a.json()["results"]]
+    assert outcomes.count("created") == 200
+    assert outcomes.count("updated") == 1
+    assert answers[-1].json()["incident_id"] == answers[0].json()["incident_ids"][0]
+    listed = await client.get("/incidents", params={"limit": 1000}, headers=bearer("VIEWER"))
+    assert len(listed.json()) == 200
+    assert sum(i["occurrence_count"] for i in listed.json()) == 201
+
+
+async def test_a_refused_payload_fails_alone(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = batcher.ingest_alerts
+
+    async def picky(conn: Any, alerts: list[Any], **kw: Any) -> Any:
+        if any(a.alert_name == "Poison" for a in alerts):
+            raise asyncpg.DataError("value refused by the database")
+        return await real(conn, alerts, **kw)
+
+    monkeypatch.setattr(batcher, "ingest_alerts", picky)
+    bodies = [webhook(alert(f"Fine{n}", fingerprint=f"fine{n}")) for n in range(9)]
+    bodies.insert(4, webhook(alert("Poison", fingerprint="poison")))
+    answers = await asyncio.gather(
+        *(client.post("/webhook/alert", json=body, headers=AM) for body in bodies)
+    )
+    statuses = [a.status_code for a in answers]
+    assert statuses == [200] * 4 + [503] + [200] * 5
+    assert answers[4].headers["retry-after"] == "5"
+    listed = await client.get("/incidents", headers=bearer("VIEWER"))
+    assert sorted(i["alert_name"] for i in listed.json()) == [f"Fine{n}" for n in range(9)]
