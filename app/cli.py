@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import shutil
+import signal
 import sys
 
 from app.core.logging import configure_logging
@@ -36,6 +37,10 @@ def _prepare_multiprocess_metrics(settings: Settings, workers: int) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from app.core import migrations
 
@@ -58,6 +63,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if not args.no_migrate:
         migrations.upgrade(url)
     _prepare_multiprocess_metrics(settings, args.workers)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler the
+    # process would die before atexit, leaving the embedded PostgreSQL running.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     log.info("starting", extra={"host": args.host, "port": args.port, "workers": args.workers})
     uvicorn.run(
         "app.main:create_app",
