@@ -2,6 +2,7 @@
 
 Scripted answers per call: "202" (default), "400" (invalid event), "429" (throttled, with
 Retry-After), "500", "503", "hang" (never answers until released).
+`delay` slows every answer; `max_in_flight` records the most requests it held at once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class FakePagerDuty:
     always: str | None = None
     retry_after: int = 1
     released: bool = False
+    delay: float = 0.0
+    in_flight: int = 0
+    max_in_flight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -32,17 +36,30 @@ class FakePagerDuty:
             self.requests.clear()
             self.script.clear()
             self.always = None
-            if hasattr(self, "released"):
-                self.released = False
+            self.released = False
+            self.delay = 0.0
+            self.in_flight = self.max_in_flight = 0
 
     def events(self, action: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.requests if action is None or r.get("event_action") == action]
 
     async def enqueue(self, request: Request) -> JSONResponse:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> JSONResponse:
         body = await request.json()
         with self._lock:
             self.requests.append(body)
             kind = self.script.popleft() if self.script else (self.always or "202")
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if kind == "hang":
             while not self.released:
                 await asyncio.sleep(0.05)
