@@ -67,7 +67,7 @@ async def test_pagerduty_5xx_exhausts_retries_then_the_pipeline_retries(
 
     peers.pagerduty.always = None
     runner: PipelineRunner = app.state.pipeline_runner
-    assert await runner.sweep_once() == 1  # the deferred retry is due at once
+    await runner.sweep_once()  # the deferred retry is due at once: a free worker claims it
     await runner.wait_idle()
     incident = await load(app, incident_id)
     assert incident.pipeline_state.value == "done"

@@ -150,7 +150,8 @@ async def test_two_racing_workers_remediate_and_page_once(
     assert patched == ["shared", "svc-0", "svc-1", "svc-2", "svc-3", "svc-4", "svc-5"]
     for incident_id in ids:
         incident = await load(app, incident_id)
-        assert incident.pipeline_attempts == 1
+        events = [(e.at.time(), e.kind, e.note, e.data) for e in await timeline(app, incident_id)]
+        assert incident.pipeline_attempts == 1, events
         triggers = [
             r
             for r in peers.pagerduty.requests

@@ -28,17 +28,27 @@ def make_owner() -> str:
 
 
 class PipelineRunner:
+    """`PIPELINE_CONCURRENCY` workers; a pipeline is claimed by the worker about to run it.
+
+    Nothing claimed ever waits in the local queue: a kicked id is claimed (`claim_one`) when
+    a worker takes it, and the sweeper queues claim slots (`None`) rather than ids, each
+    taken by a free worker that claims one due pipeline (`claim_due`, SKIP LOCKED) and runs
+    it at once. So the rows this worker holds as `running` are the pipelines it runs, never
+    more than the concurrency, and a claim's lease is renewed from the moment it is taken.
+    """
+
     def __init__(self, deps: PipelineDeps, owner: str | None = None) -> None:
         self.deps = deps
         self.owner = owner or make_owner()
         self.concurrency = deps.settings.PIPELINE_CONCURRENCY
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-        # One local entry per id. `_queued` maps a queued id to "already claimed by our sweep";
-        # `_again` holds claims the sweep took while the id was running here. A claim is a fact
-        # in the database (state running, owner us): dropping it would strand the incident
-        # until its lease expires, so every claim is run (lock_owned fences stale ones).
-        self._queued: dict[str, bool] = {}
+        # Kicked ids (each queued once) and claim slots (None).
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._slots = 0  # claim slots queued or being claimed
         self._active: set[str] = set()
+        # Ids claimed again while a run of theirs was ending here (the run released the claim,
+        # a slot took it before the run returned): the running worker runs them once more,
+        # since a claim nobody runs would strand the incident until its lease expires.
         self._again: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._sweeping = asyncio.Lock()
@@ -47,27 +57,22 @@ class PipelineRunner:
     async def kick(self, incident_ids: list[str]) -> None:
         """BackgroundTasks entry: queue ids and return at once (work runs in the pool)."""
         for incident_id in incident_ids:
-            self._offer(incident_id, claimed=False)
+            if incident_id not in self._queued and incident_id not in self._active:
+                self._queued.add(incident_id)
+                self._queue.put_nowait(incident_id)
 
     async def sweep_once(self) -> int:
-        """Claim due pipelines for free slots only (a storm stays in the database, shared)."""
+        """Offer claim slots for this worker's free capacity (a storm stays in the database,
+        shared by the replicas); returns how many slots were offered."""
         async with self._sweeping:
             s = self.deps.settings
             await claims.fail_exhausted(self.deps.sessionmaker, s.PIPELINE_MAX_ATTEMPTS)
-            free = self.concurrency - len(self._active) - self._queue.qsize()
-            claimed: list[str] = []
-            if free > 0:
-                claimed = await claims.claim_due(
-                    self.deps.sessionmaker,
-                    self.owner,
-                    s.PIPELINE_LEASE_SECONDS,
-                    free,
-                    s.PIPELINE_MAX_ATTEMPTS,
-                )
-            for incident_id in claimed:
-                self._offer(incident_id, claimed=True)
+            free = self.concurrency - len(self._active) - len(self._queued) - self._slots
+            for _ in range(max(free, 0)):
+                self._slots += 1
+                self._queue.put_nowait(None)
             await send_followups(self.deps, self.owner)
-            return len(claimed)
+            return max(free, 0)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
@@ -80,8 +85,8 @@ class PipelineRunner:
         self._tasks = []
 
     async def wait_idle(self) -> None:
-        """Until nothing is queued, running or sweeping (tests and graceful shutdown)."""
-        while self._queued or self._active or self._sweeping.locked():
+        """Until nothing is queued, claiming, running or sweeping (tests, graceful shutdown)."""
+        while self._queued or self._slots or self._active or self._sweeping.locked():
             await asyncio.sleep(0.02)
 
     # --- internals --------------------------------------------------------------------------
@@ -93,32 +98,62 @@ class PipelineRunner:
                 log.exception("pipeline sweep failed")
             await asyncio.sleep(self.deps.settings.PIPELINE_SWEEP_INTERVAL_SECONDS)
 
-    def _offer(self, incident_id: str, *, claimed: bool) -> None:
-        """Queue an id once; a kick for an id queued or running here adds nothing."""
-        if incident_id in self._active:
-            if claimed:  # our sweep claimed it again after (or while) the run released it
+    async def _take_slot(self) -> str | None:
+        """Claim one due pipeline for this free worker; the id to run now, or None."""
+        s = self.deps.settings
+        try:
+            claimed = await claims.claim_due(
+                self.deps.sessionmaker,
+                self.owner,
+                s.PIPELINE_LEASE_SECONDS,
+                1,
+                s.PIPELINE_MAX_ATTEMPTS,
+            )
+        except Exception:  # a database hiccup: the next sweep offers the slot again
+            log.exception("pipeline claim failed")
+            claimed = []
+        finally:
+            self._slots -= 1
+        for incident_id in claimed:
+            if incident_id in self._active:
                 self._again.add(incident_id)
-        elif incident_id in self._queued:
-            self._queued[incident_id] |= claimed
-        else:
-            self._queued[incident_id] = claimed
-            self._queue.put_nowait(incident_id)
+                return None
+            self._active.add(incident_id)
+            return incident_id
+        return None
 
     async def _worker(self) -> None:
         while True:
-            incident_id = await self._queue.get()
-            claimed = self._queued.pop(incident_id)
-            self._active.add(incident_id)
+            item = await self._queue.get()
             try:
-                await self._run(incident_id, claimed)
-            except Exception:  # the runner survives anything one pipeline does
-                log.exception("pipeline crashed", extra={"incident": incident_id})
+                if item is None:
+                    incident_id = await self._take_slot()
+                    claimed = True
+                else:
+                    self._queued.discard(item)
+                    incident_id, claimed = item, False
+                    if incident_id in self._active:
+                        continue  # running here already (a slot claimed it meanwhile)
+                    self._active.add(incident_id)
+                if incident_id is not None:
+                    await self._run_all(incident_id, claimed)
             finally:
-                self._active.discard(incident_id)
-                if incident_id in self._again:
-                    self._again.discard(incident_id)
-                    self._offer(incident_id, claimed=True)
                 self._queue.task_done()
+
+    async def _run_all(self, incident_id: str, claimed: bool) -> None:
+        """Run one pipeline (already in `_active`), and again for a claim taken meanwhile."""
+        try:
+            while True:
+                try:
+                    await self._run(incident_id, claimed)
+                except Exception:  # the runner survives anything one pipeline does
+                    log.exception("pipeline crashed", extra={"incident": incident_id})
+                if incident_id not in self._again:
+                    return
+                self._again.discard(incident_id)
+                claimed = True
+        finally:
+            self._active.discard(incident_id)
 
     async def _heartbeat(self, incident_id: str) -> None:
         lease = self.deps.settings.PIPELINE_LEASE_SECONDS
