@@ -159,7 +159,12 @@ class PipelineRunner:
         lease = self.deps.settings.PIPELINE_LEASE_SECONDS
         while True:
             await asyncio.sleep(lease / 3)
-            if not await claims.renew(self.deps.sessionmaker, incident_id, self.owner, lease):
+            try:
+                renewed = await claims.renew(self.deps.sessionmaker, incident_id, self.owner, lease)
+            except Exception:  # a database hiccup: try again; the write fence decides
+                log.warning("pipeline lease renewal failed", extra={"incident": incident_id})
+                continue
+            if not renewed:
                 log.warning("pipeline lease lost", extra={"incident": incident_id})
                 return
 
