@@ -54,6 +54,9 @@ async def transition(
         incident.resolved_at = None
         incident.closed_at = None
         incident.stale = False
+        # A reopened incident needs a fresh acknowledgement (the old one stays in the timeline).
+        incident.acknowledged_at = None
+        incident.acknowledged_by = None
     await add_event(
         session,
         incident.id,

@@ -112,6 +112,7 @@ async def incident_action(
     request: Request,
     session: SessionDep,
     who: OperatorAuth,
+    background: BackgroundTasks,
     body: ActionIn | None = None,
 ) -> IncidentOut:
     """Operator action; 409 when the incident's status does not allow it."""
@@ -124,4 +125,8 @@ async def incident_action(
         note=body.note,
         now=request.app.state.clock.now(),
     )
+    runner = getattr(request.app.state, "pipeline_runner", None)
+    if runner is not None:
+        # PagerDuty acknowledge/resolve/re-trigger follow the change now, not at the next sweep.
+        background.add_task(runner.sweep_once)
     return IncidentOut.model_validate(incident)

@@ -49,6 +49,7 @@ async def test_lifecycle_actions_and_conflicts(client: httpx.AsyncClient) -> Non
     reopened = (await client.post(f"/incidents/{iid}/reopen", headers=OP)).json()
     assert reopened["status"] == "open"
     assert reopened["resolved_at"] is None
+    assert reopened["acknowledged_by"] is None  # a reopened incident is acknowledged afresh
     timeline = (await client.get(f"/incidents/{iid}", headers=READ)).json()["timeline"]
     assert [(e["kind"], e["actor"], e["to_status"]) for e in timeline] == [
         ("created", "alertmanager", "open"),

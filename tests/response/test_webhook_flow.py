@@ -229,8 +229,9 @@ async def test_a_reopened_p0_pages_again_once_across_replicas(
     await runner.sweep_once()
     assert actions() == ["trigger", "resolve"]
 
-    await _act(client, incident_id, "reopen")
     peers.pagerduty.script.append("503")  # the first try fails: retried, still one page
+    await _act(client, incident_id, "reopen")  # the action itself sweeps: pages at once
+    assert actions()[:3] == ["trigger", "resolve", "trigger"]
     await asyncio.gather(runner.sweep_once(), replica.sweep_once())
     await asyncio.gather(runner.sweep_once(), replica.sweep_once())
     await runner.sweep_once()
