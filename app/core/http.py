@@ -15,6 +15,7 @@ import httpx
 
 from app.core.clock import now_utc
 from app.core.redact import redact
+from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,9 @@ def make_client(
     *, base_url: str = "", timeout: float = 10.0, headers: dict[str, str] | None = None
 ) -> httpx.AsyncClient:
     """One client per peer, created in the lifespan and closed there."""
+    # httpx logs every request URL at INFO; Telegram's and Slack's URLs carry the secret.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -42,6 +46,14 @@ class RetryPolicy:
     max_total_seconds: float = 30.0
     base_delay: float = 0.5
     max_delay: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The operator's bound on every outbound call (HTTP_MAX_ATTEMPTS, HTTP_MAX_RETRY_SECONDS)."""
+        return cls(
+            max_attempts=settings.HTTP_MAX_ATTEMPTS,
+            max_total_seconds=settings.HTTP_MAX_RETRY_SECONDS,
+        )
 
     def backoff(self, attempt: int) -> float:
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))

@@ -144,12 +144,5 @@ class TelegramClient:
 
 def make_telegram_client(settings: Settings) -> TelegramClient:
     """Build the client for the lifespan (always built; without a token it reports NoToken)."""
-    # httpx logs every request URL at INFO, and Telegram's URL carries the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
     http = make_client(base_url=settings.TELEGRAM_API_BASE, timeout=settings.HTTP_TIMEOUT_SECONDS)
-    policy = RetryPolicy(
-        max_attempts=settings.HTTP_MAX_ATTEMPTS,
-        max_total_seconds=settings.HTTP_MAX_RETRY_SECONDS,
-    )
-    return TelegramClient(http, settings.TELEGRAM_BOT_TOKEN, policy)
+    return TelegramClient(http, settings.TELEGRAM_BOT_TOKEN, RetryPolicy.from_settings(settings))

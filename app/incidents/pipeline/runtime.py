@@ -56,10 +56,7 @@ async def pipeline_runtime(
         pagerduty=pagerduty,
         slack=slack,
         rules=rules,
-        retry=RetryPolicy(
-            max_attempts=settings.HTTP_MAX_ATTEMPTS,
-            max_total_seconds=settings.HTTP_MAX_RETRY_SECONDS,
-        ),
+        retry=RetryPolicy.from_settings(settings),
         kube=kube,
         kube_error=kube_error,
     )
