@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -39,7 +40,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             for runtime in DOMAIN_RUNTIMES:
                 await stack.enter_async_context(runtime(app))
-            yield
+            # Start-up objects (imported modules, clients) live as long as the worker: keep
+            # them out of the collector, whose full passes over them stall every request.
+            gc.collect()
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()
     finally:
         await engine.dispose()
 
