@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="ops-backend", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or get_settings()
     app.state.clock = clock or Clock()
-    app.state.scrape_hooks = []
+    app.state.scrape_hooks = []  # async (app) -> None, run before each /metrics scrape
     install_error_handlers(app)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,9 +27,6 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-
-# Hooks run just before a scrape, e.g. to refresh gauges computed from the database.
-ScrapeHook = Callable[[], Awaitable[None]]
 
 
 def render_metrics() -> tuple[bytes, str]:

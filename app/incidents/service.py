@@ -1,4 +1,4 @@
-"""Incident domain logic: receive alerts, create directly, read, act, flag stale."""
+"""Incident domain logic: create directly, read, act, flag stale (webhooks: batcher.py)."""
 
 from __future__ import annotations
 
