@@ -23,6 +23,7 @@ from app.incidents.runtime import incidents_runtime
 from app.incidents.webhook import router as webhook_router
 from app.push.router import router as push_router
 from app.push.runtime import push_runtime
+from app.tickets.router import router as tickets_router
 
 # Each domain's runtime (clients, loops, runners), entered in order after the database is up.
 DOMAIN_RUNTIMES = (incidents_runtime, attach_pipeline, push_runtime)
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(webhook_router)
     app.include_router(incidents_router)
     app.include_router(push_router)
+    app.include_router(tickets_router)
     return app

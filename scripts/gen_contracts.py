@@ -23,6 +23,9 @@ REGISTRY: list[tuple[str, str]] = [
     ("push_preview_v1.schema.json", "app.push.schemas:PushPreviewV1"),
     ("push_self_test_v1.schema.json", "app.push.schemas:PushSelfTestV1"),
     ("evidence_index_v1.schema.json", "app.push.schemas:EvidenceIndexV1"),
+    ("ticket_submit_v1.schema.json", "app.tickets.schemas:TicketSubmitV1"),
+    ("ticket_request_v1.schema.json", "app.tickets.schemas:TicketRequestV1"),
+    ("ticket_event_v1.schema.json", "app.tickets.schemas:TicketEventV1"),
 ]
 
 
