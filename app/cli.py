@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     serve.set_defaults(func=cmd_serve)
     migrate = sub.add_parser("migrate", help="apply database migrations")
-    migrate.add_argument("--revision", default="heads")
+    migrate.add_argument("--revision", default="head")
     migrate.add_argument("--downgrade", metavar="REVISION", help="downgrade to REVISION instead")
     migrate.set_defaults(func=cmd_migrate)
     return parser

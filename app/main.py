@@ -17,16 +17,16 @@ from app.core.migrations import head_revisions
 from app.core.redact import configure_secrets
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
-from app.incidents.pipeline.runtime import attach_pipeline
+from app.incidents.lifespan import incidents_lifespan
 from app.incidents.router import router as incidents_router
-from app.incidents.runtime import incidents_runtime
 from app.incidents.webhook import router as webhook_router
+from app.push.lifespan import push_lifespan
 from app.push.router import router as push_router
-from app.push.runtime import push_runtime
+from app.response.lifespan import response_lifespan
 from app.tickets.router import router as tickets_router
 
-# Each domain's runtime (clients, loops, runners), entered in order after the database is up.
-DOMAIN_RUNTIMES = (incidents_runtime, attach_pipeline, push_runtime)
+# Each domain's lifespan (clients, loops, runners), entered in order after the database is up.
+DOMAIN_LIFESPANS = (incidents_lifespan, response_lifespan, push_lifespan)
 
 
 @asynccontextmanager
@@ -39,8 +39,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.schema_heads = head_revisions()
     try:
         async with AsyncExitStack() as stack:
-            for runtime in DOMAIN_RUNTIMES:
-                await stack.enter_async_context(runtime(app))
+            for domain_lifespan in DOMAIN_LIFESPANS:
+                await stack.enter_async_context(domain_lifespan(app))
             # Start-up objects (imported modules, clients) live as long as the worker: keep
             # them out of the collector, whose full passes over them stall every request.
             gc.collect()

@@ -19,11 +19,11 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
+def upgrade(database_url: str, revision: str = "head") -> None:
     """`alembic upgrade <revision>`; synchronous, run it before the event loop starts.
 
-    "heads" rather than "head": domains add migrations on their own branch off a shared
-    revision, and every branch must be applied.
+    The migrations have one head (a test keeps it so): a new migration revises the current
+    head, never an older revision, so a plain `alembic upgrade head` applies everything.
     """
     command.upgrade(alembic_config(database_url), revision)
 
@@ -34,6 +34,6 @@ def downgrade(database_url: str, revision: str = "base") -> None:
 
 
 def head_revisions() -> list[str]:
-    """The newest revision of every branch in the migration scripts, sorted."""
+    """The head revision(s) of the migration scripts, sorted (one when they are healthy)."""
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused"))
     return sorted(script.get_heads())

@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     KUBERNETES_VERIFY_SSL: bool = True
     REMEDIATION_MODE: Literal["off", "dry_run", "enforce"] = "dry_run"
     REMEDIATION_RULES_FILE: Path | None = (
-        None  # None: the documented app/incidents/remediation/rules.yaml
+        None  # None: the documented app/response/remediation/rules.yaml
     )
     REMEDIATION_NAMESPACES: list[str] = Field(default_factory=lambda: ["production"])
     # fnmatch patterns of targets (deployments, postgres target names, log dirs) allowed to change.

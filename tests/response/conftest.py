@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.incidents.models import Incident, IncidentEvent, IncidentStatus, PipelineState, Priority
-from app.incidents.pipeline.runner import PipelineRunner
-from app.incidents.pipeline_models import Delivery, DeliveryAttempt
+from app.response.models import Delivery, DeliveryAttempt
+from app.response.runner import PipelineRunner
 from tests.fakes import slack as slack_fake
 from tests.fakes.k8s import FakeKubernetes
 from tests.fakes.pagerduty import FakePagerDuty

@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
-from app.incidents.pipeline import runner as runner_module
-from app.incidents.pipeline.runner import PipelineRunner
 from app.push.models import PushMessage
+from app.response import runner as runner_module
+from app.response.runner import PipelineRunner
 from tests.conftest import bearer
 from tests.fakes.k8s import Deployment, pod
 from tests.incidents.payloads import alert, webhook

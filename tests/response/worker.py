@@ -8,7 +8,7 @@ from typing import Any
 from app.core.clock import Clock
 from app.core.db import make_engine, make_sessionmaker
 from app.core.settings import load_settings
-from app.incidents.pipeline.runtime import pipeline_runtime
+from app.response.lifespan import pipeline_runtime
 
 
 async def _serve(database_url: str, overrides: dict[str, Any]) -> None:

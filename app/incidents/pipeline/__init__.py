@@ -1,1 +1,0 @@
-"""The durable response pipeline: claims with leases, a bounded runner and a sweeper."""
