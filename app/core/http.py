@@ -20,6 +20,8 @@ from app.core.settings import Settings
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Transport errors after the request was written: the peer may have acted on it.
+AMBIGUOUS_ERRORS = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
 
 
 def make_client(
@@ -69,6 +71,8 @@ class Attempt:
     error_class: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    # The request may have reached the peer and been acted on (no answer came back).
+    ambiguous: bool = False
 
 
 @dataclass
@@ -117,11 +121,16 @@ async def request_with_retries(
     *,
     policy: RetryPolicy,
     retry_status: frozenset[int] = RETRYABLE_STATUS,
+    retry_ambiguous: bool = True,
     on_attempt: Callable[[Attempt], Awaitable[None]] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     **kwargs: Any,
 ) -> Outcome:
-    """Send, retrying 5xx/429/timeouts within the policy; never raises for HTTP or network errors."""
+    """Send, retrying 5xx/429/timeouts within the policy; never raises for HTTP or network errors.
+
+    `retry_ambiguous=False` is for calls that must not repeat (no idempotency key at the peer):
+    an error after the request was written ends the attempts, marked `ambiguous`.
+    """
     outcome = Outcome(response=None)
     started = time.monotonic()
     for number in range(1, policy.max_attempts + 1):
@@ -130,7 +139,8 @@ async def request_with_retries(
             response = await client.request(method, url, **kwargs)
         except httpx.HTTPError as exc:
             attempt = Attempt(number, None, type(exc).__name__, redact(str(exc)) or "no detail")
-            retryable = True
+            attempt.ambiguous = isinstance(exc, AMBIGUOUS_ERRORS)
+            retryable = retry_ambiguous or not attempt.ambiguous
         else:
             outcome.response = response
             attempt = Attempt(number, response.status_code)

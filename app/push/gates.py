@@ -34,16 +34,20 @@ async def lock_gate(session: AsyncSession) -> PushGate:
     return gate
 
 
-async def read_gate(session: AsyncSession) -> PushGate:
-    """The gate row without a lock (created with defaults when missing)."""
+async def read_gate(session: AsyncSession, *, share: bool = False) -> PushGate:
+    """The gate row (created with defaults when missing); `share` holds its share lock."""
     await session.execute(pg_insert(PushGate).values(id=GATE_ID).on_conflict_do_nothing())
-    gate = await session.scalar(select(PushGate).where(PushGate.id == GATE_ID))
+    # populate_existing: a row already in the session is refreshed, never served stale.
+    query = select(PushGate).where(PushGate.id == GATE_ID).execution_options(populate_existing=True)
+    gate = await session.scalar(query.with_for_update(read=True) if share else query)
     assert gate is not None
     return gate
 
 
 async def open_window_row(session: AsyncSession) -> PushSendWindow | None:
-    return await session.scalar(select(PushSendWindow).where(PushSendWindow.open_slot == 1))
+    """The open window as the database has it now (a loaded copy is refreshed)."""
+    query = select(PushSendWindow).where(PushSendWindow.open_slot == 1)
+    return await session.scalar(query.execution_options(populate_existing=True))
 
 
 def window_view(window: PushSendWindow | None, now: datetime) -> dict[str, Any] | None:
@@ -229,7 +233,7 @@ async def self_test_passed(session: AsyncSession, now: datetime, max_age_seconds
 
 @dataclass(frozen=True)
 class GateSnapshot:
-    """Everything the send decision reads, taken once per send run."""
+    """Everything the send decision reads, taken afresh for each message."""
 
     mode: str
     sender_enabled: bool

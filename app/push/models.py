@@ -29,11 +29,15 @@ TS = DateTime(timezone=True)
 
 
 class PushMessage(Base):
-    """A queued message; `status` moves PENDING -> SENDING (claimed) -> SENT, or back to PENDING."""
+    """A queued message; `status` moves PENDING -> SENDING (claimed) -> SENT, or back to PENDING.
+
+    A claim whose sender died is settled UNCONFIRMED (Telegram may or may not have the message;
+    it is never sent again on its own: at-most-once, see app/push/claims.py).
+    """
 
     __tablename__ = "push_messages"
     __table_args__ = (
-        CheckConstraint("status IN ('PENDING', 'SENDING', 'SENT')", name="status"),
+        CheckConstraint("status IN ('PENDING', 'SENDING', 'SENT', 'UNCONFIRMED')", name="status"),
         Index("ix_push_messages_status_seq", "status", "seq"),
     )
 
@@ -48,7 +52,7 @@ class PushMessage(Base):
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     # Set when the submitted text carried a secret-looking value (stored redacted).
     secret_suspected: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    status: Mapped[str] = mapped_column(String(10), server_default="PENDING")
+    status: Mapped[str] = mapped_column(String(20), server_default="PENDING")
     created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     claimed_until: Mapped[datetime | None] = mapped_column(TS)
     claim_owner: Mapped[str | None] = mapped_column(String(100))

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.files import write_json_atomic, write_snapshot
 from app.core.settings import Settings
-from app.push.evidence import rebuild_index
+from app.push.claims import settle_abandoned
+from app.push.evidence import evidence_refs_for_send, rebuild_index
 from app.push.gates import read_gate
 from app.push.models import PushMessage, PushOutboxItem, PushOutboxRun, PushSelfTest
 from app.push.paths import (
@@ -20,7 +21,7 @@ from app.push.paths import (
     PREVIEW_SNAPSHOTS,
     PushPaths,
 )
-from app.push.receipts import secrets_status
+from app.push.receipts import secrets_status, write_receipt_files
 from app.push.schemas import (
     Channel,
     GateMode,
@@ -53,6 +54,9 @@ async def run_outbox(
     messages: list[OutboxMessage] = []
     previews: list[PreviewMessage] = []
     async with session.begin():
+        # A dead sender's claim is settled here too, or a newer outbox (which takes PENDING
+        # messages only) would leave its message in SENDING for ever.
+        settled = await settle_abandoned(session, now, secrets, evidence_refs_for_send(paths))
         gate = await read_gate(session)
         self_test = await session.scalar(
             select(PushSelfTest.decision).order_by(PushSelfTest.seq.desc()).limit(1)
@@ -122,6 +126,8 @@ async def run_outbox(
         )
         run.document = outbox.model_dump(mode="json")
     preview = PushPreviewV1(outbox_id=outbox_id, asof=now, messages=previews)
+    for receipt in settled:
+        write_receipt_files(paths, receipt)
     write_json_atomic(paths.abs(OUTBOX_LATEST), outbox)
     write_snapshot(paths.abs(OUTBOX_SNAPSHOTS), "outbox", now, outbox)
     write_json_atomic(paths.abs(PREVIEW_LATEST), preview)

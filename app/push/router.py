@@ -86,7 +86,7 @@ async def create_message(
 async def get_messages(
     session: SessionDep,
     _: ReadAuth,
-    status: Annotated[str | None, Query(pattern="^(PENDING|SENDING|SENT)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(PENDING|SENDING|SENT|UNCONFIRMED)$")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -179,7 +179,7 @@ async def send(
     if not confirm:
         raise Unprocessable("sending needs confirm=true")
     receipts = await run_send(
-        session, _settings(request), _telegram(request), _paths(request), _now(request)
+        session, _settings(request), _telegram(request), _paths(request), request.app.state.clock
     )
     counts: dict[str, int] = {}
     for receipt in receipts:

@@ -1,9 +1,12 @@
 """Send: the latest outbox's messages through the gates (contract C's order) to Telegram.
 
-Exactly-once lives in PostgreSQL: a message is claimed (PENDING -> SENDING) and a unit of the
-send window consumed in one short transaction before the HTTP call; the claim's WHERE clause and
-the window's budget check make concurrent senders (other replicas, retries) skip what another
-already holds, and a partial unique index allows one SENT receipt per message.
+Everything a message's fate depends on is read when that message is claimed, not once per run:
+the gates (an emergency stop set mid-run stops the next message), the window and its expiry,
+the self-test's age, and the clock the claim's lease counts from. Exactly-once lives in
+PostgreSQL: one short transaction re-reads the gates (sharing the gate row's lock, so a stop
+that committed is seen), claims the message (PENDING -> SENDING) and spends a window unit; a
+partial unique index allows one SENT receipt per message. A claim whose sender died is settled
+UNCONFIRMED, never re-sent (at-most-once; app/push/claims.py says why).
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import Clock
 from app.core.settings import Settings
+from app.push.claims import claim, record_outcome, settle_abandoned
 from app.push.evidence import evidence_refs_for_send, rebuild_index
 from app.push.gates import (
     GateSnapshot,
@@ -54,7 +59,7 @@ class SendContext:
     settings: Settings
     telegram: TelegramClient
     paths: PushPaths
-    now: datetime
+    clock: Clock
     secrets: SecretsStatus
     refs: list[str]
     owner: str
@@ -64,10 +69,12 @@ class SendContext:
         candidate: Candidate | None,
         decision: Decision,
         reason: BlockedReason | None = None,
+        *,
+        now: datetime,
         **error: str | int | None,
     ) -> PushSendReceiptV1:
         return build_receipt(
-            now=self.now,
+            now=now,
             message_id=candidate.message_id if candidate else None,
             push_type=candidate.push_type if candidate else None,
             decision=decision,
@@ -78,28 +85,18 @@ class SendContext:
         )
 
 
-async def _snapshot(ctx: SendContext) -> tuple[GateSnapshot, int, list[Candidate]]:
-    """Gate state, window budget left and the latest outbox's unsent messages, read once."""
+async def _gates(ctx: SendContext, now: datetime, *, share: bool) -> tuple[GateSnapshot, int]:
+    """The gates and the window budget left at `now`, in the caller's transaction.
+
+    `share` takes the gate row's share lock: a gate change waits for the claim, and a claim
+    waits for a gate change in flight, so a committed stop is never missed.
+    """
     chat = ctx.settings.TELEGRAM_CHAT_ID
-    async with ctx.session.begin():
-        gate = await read_gate(ctx.session)
-        window = await open_window_row(ctx.session)
-        self_test_ok = await self_test_passed(
-            ctx.session, ctx.now, ctx.settings.PUSH_SELF_TEST_MAX_AGE_SECONDS
-        )
-        latest = await ctx.session.scalar(
-            select(PushOutboxRun.outbox_id).order_by(PushOutboxRun.seq.desc()).limit(1)
-        )
-        rows = (
-            await ctx.session.execute(
-                select(PushOutboxItem, PushMessage)
-                .join(PushMessage, PushMessage.id == PushOutboxItem.message_id)
-                .where(PushOutboxItem.outbox_id == latest, PushMessage.status != "SENT")
-                .order_by(PushOutboxItem.position)
-            )
-        ).all()
-    # Later UPDATEs go straight to the rows; stale loaded objects must not be synchronised.
-    ctx.session.expunge_all()
+    gate = await read_gate(ctx.session, share=share)
+    window = await open_window_row(ctx.session)
+    self_test_ok = await self_test_passed(
+        ctx.session, now, ctx.settings.PUSH_SELF_TEST_MAX_AGE_SECONDS
+    )
     snapshot = GateSnapshot(
         mode=gate.mode,
         sender_enabled=gate.sender_enabled,
@@ -113,47 +110,76 @@ async def _snapshot(ctx: SendContext) -> tuple[GateSnapshot, int, list[Candidate
         allowed_push_types=frozenset(gate.allowlist_push_types),
     )
     left = 0
-    if window is not None and window.expires_at > ctx.now:
+    if window is not None and window.expires_at > now:
         left = window.budget - window.used
+    return snapshot, left
+
+
+async def _start(
+    ctx: SendContext, now: datetime
+) -> tuple[GateSnapshot, list[Candidate], list[PushSendReceiptV1]]:
+    """Settle dead senders' claims, then read the gates and the latest outbox's open messages."""
+    async with ctx.session.begin():
+        settled = await settle_abandoned(ctx.session, now, ctx.secrets, ctx.refs)
+        snapshot, _left = await _gates(ctx, now, share=False)
+        latest = await ctx.session.scalar(
+            select(PushOutboxRun.outbox_id).order_by(PushOutboxRun.seq.desc()).limit(1)
+        )
+        rows = (
+            await ctx.session.execute(
+                select(PushOutboxItem, PushMessage)
+                .join(PushMessage, PushMessage.id == PushOutboxItem.message_id)
+                .where(
+                    PushOutboxItem.outbox_id == latest,
+                    PushMessage.status.in_(("PENDING", "SENDING")),
+                )
+                .order_by(PushOutboxItem.position)
+            )
+        ).all()
+    # Later UPDATEs go straight to the rows; stale loaded objects must not be synchronised.
+    ctx.session.expunge_all()
     candidates = [
         Candidate(m.id, m.push_type, m.secret_suspected, item.body_html, item.body_plain)
         for item, m in rows
     ]
-    return snapshot, left, candidates
+    return snapshot, candidates, settled
 
 
 class _WindowSpent(Exception):
     """Raised inside the claim transaction to roll the claim back."""
 
 
-async def _claim(ctx: SendContext, candidate: Candidate) -> str | None:
-    """Claim the message and spend a window unit together; a reason string when we may not send."""
-    lease_until = ctx.now + timedelta(seconds=ctx.settings.PUSH_SEND_LEASE_SECONDS)
+async def _claim(
+    ctx: SendContext, candidate: Candidate, now: datetime
+) -> BlockedReason | str | None:
+    """Re-check every gate, claim the message and spend a window unit in one transaction.
+
+    None when the message may go out; a BlockedReason when a gate closed (checked afresh for
+    this message), or "claimed" when another sender holds it.
+    """
     try:
         async with ctx.session.begin():
-            claimed = await ctx.session.scalar(
-                update(PushMessage)
-                .where(
-                    PushMessage.id == candidate.message_id,
-                    or_(
-                        PushMessage.status == "PENDING",
-                        (PushMessage.status == "SENDING") & (PushMessage.claimed_until < ctx.now),
-                    ),
-                )
-                .values(
-                    status="SENDING",
-                    claimed_until=lease_until,
-                    claim_owner=ctx.owner,
-                    attempts=PushMessage.attempts + 1,
-                )
-                .returning(PushMessage.id)
+            status = await ctx.session.scalar(
+                select(PushMessage.status).where(PushMessage.id == candidate.message_id)
             )
-            if claimed is None:
+            if status != "PENDING":  # another sender holds or sent it: no gate is its reason
                 return "claimed"
-            if await consume_window(ctx.session, ctx.now) is None:
+            snapshot, window_left = await _gates(ctx, now, share=True)
+            reason = run_blocked_reason(snapshot, has_messages=True) or message_blocked_reason(
+                snapshot,
+                push_type=candidate.push_type,
+                window_left=window_left,
+                secret_suspected=candidate.secret_suspected,
+            )
+            if reason is not None:
+                return reason
+            lease = ctx.settings.PUSH_SEND_LEASE_SECONDS
+            if not await claim(ctx.session, candidate.message_id, ctx.owner, now, lease):
+                return "claimed"
+            if await consume_window(ctx.session, now) is None:
                 raise _WindowSpent  # rolls the claim back: nothing was sent
     except _WindowSpent:
-        return "window"
+        return BlockedReason.WINDOW_CONSUMED
     return None
 
 
@@ -176,59 +202,64 @@ async def _deliver(ctx: SendContext, candidate: Candidate) -> TelegramResult:
 async def _finish(
     ctx: SendContext, candidate: Candidate, result: TelegramResult
 ) -> PushSendReceiptV1:
-    """Record the outcome and its receipt in one transaction; a failure frees the message."""
+    """Record the outcome and its receipt in one transaction.
+
+    A failure known not to have reached Telegram frees the message (PENDING); one that may have
+    (a read timeout after the request left) settles it UNCONFIRMED, never to be re-sent.
+    """
+    now = ctx.clock.now()
     if result.ok:
-        receipt = ctx.receipt(candidate, Decision.SENT, http_status=result.http_status)
+        receipt = ctx.receipt(candidate, Decision.SENT, now=now, http_status=result.http_status)
         telegram_id = result.result.get("message_id")
         values: dict[str, object] = {
             "status": "SENT",
-            "sent_at": ctx.now,
+            "sent_at": now,
             "telegram_message_id": telegram_id if isinstance(telegram_id, int) else None,
         }
     else:
+        message = result.error_message
+        if result.outcome_unknown:
+            message = f"{message}; Telegram may have delivered it: not sent again (at-most-once)"
         receipt = ctx.receipt(
             candidate,
             Decision.FAILED,
+            now=now,
             http_status=result.http_status,
             error_class=result.error_class,
-            error_message=result.error_message,
+            error_message=message,
         )
-        values = {"status": "PENDING"}
-    values.update(claimed_until=None, claim_owner=None, last_send_id=receipt.send_id)
+        values = {"status": "UNCONFIRMED" if result.outcome_unknown else "PENDING"}
+    values["last_send_id"] = receipt.send_id
     async with ctx.session.begin():
         # Fenced on our claim: a send that outlived its lease may have been taken over.
-        updated = await ctx.session.scalar(
-            update(PushMessage)
-            .where(PushMessage.id == candidate.message_id, PushMessage.claim_owner == ctx.owner)
-            .values(**values)
-            .returning(PushMessage.id)
-        )
-        if updated is None:
-            log.error("push claim lost during send", extra={"message_id": candidate.message_id})
-            receipt = ctx.receipt(
-                candidate,
-                Decision.SKIPPED,
-                http_status=result.http_status,
-                error_class="ClaimLost",
-                error_message="the send outlived its claim; another sender took the message over",
-            )
-        else:
+        if await record_outcome(ctx.session, candidate.message_id, ctx.owner, values):
             ctx.session.add(receipt_row(receipt))  # a SKIPPED receipt is stored by the caller
-    return receipt
+            return receipt
+    log.error("push claim lost during send", extra={"message_id": candidate.message_id})
+    return ctx.receipt(
+        candidate,
+        Decision.SKIPPED,
+        now=now,
+        http_status=result.http_status,
+        error_class="ClaimLost",
+        error_message="the send outlived its claim; another sender took the message over",
+    )
 
 
 async def _send_one(ctx: SendContext, candidate: Candidate) -> PushSendReceiptV1:
     """SENT/FAILED receipts are stored with the outcome; SKIPPED/BLOCKED ones by the caller."""
-    refused = await _claim(ctx, candidate)
+    now = ctx.clock.now()  # this message's moment: gates, window expiry and lease count from it
+    refused = await _claim(ctx, candidate, now)
     if refused == "claimed":
         return ctx.receipt(
             candidate,
             Decision.SKIPPED,
+            now=now,
             error_class="AlreadyClaimed",
             error_message="another sender already sent or holds this message",
         )
-    if refused == "window":
-        return ctx.receipt(candidate, Decision.BLOCKED, BlockedReason.WINDOW_CONSUMED)
+    if isinstance(refused, BlockedReason):
+        return ctx.receipt(candidate, Decision.BLOCKED, refused, now=now)
     result = await _deliver(ctx, candidate)
     log.info(
         "push send attempt",
@@ -242,7 +273,7 @@ async def run_send(
     settings: Settings,
     telegram: TelegramClient,
     paths: PushPaths,
-    now: datetime,
+    clock: Clock,
 ) -> list[PushSendReceiptV1]:
     """Evaluate the gates, send what passes, and write one receipt per message (or NO_MESSAGES)."""
     ctx = SendContext(
@@ -250,33 +281,24 @@ async def run_send(
         settings=settings,
         telegram=telegram,
         paths=paths,
-        now=now,
+        clock=clock,
         secrets=secrets_status(settings),
         refs=evidence_refs_for_send(paths),
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
     )
-    snapshot, window_left, candidates = await _snapshot(ctx)
-    receipts: list[PushSendReceiptV1] = []
+    started = clock.now()
+    snapshot, candidates, settled = await _start(ctx, started)
+    receipts: list[PushSendReceiptV1] = list(settled)  # stored with the settlement
     pending_rows: list[PushSendReceiptV1] = []
     run_reason = run_blocked_reason(snapshot, has_messages=bool(candidates))
     if run_reason is BlockedReason.NO_MESSAGES:
-        pending_rows.append(ctx.receipt(None, Decision.SKIPPED, run_reason))
+        pending_rows.append(ctx.receipt(None, Decision.SKIPPED, run_reason, now=started))
     elif run_reason is not None:
         targets: list[Candidate | None] = list(candidates) or [None]
-        pending_rows += [ctx.receipt(c, Decision.BLOCKED, run_reason) for c in targets]
+        pending_rows += [ctx.receipt(c, Decision.BLOCKED, run_reason, now=started) for c in targets]
     for candidate in candidates if run_reason is None else []:
-        reason = message_blocked_reason(
-            snapshot,
-            push_type=candidate.push_type,
-            window_left=window_left,
-            secret_suspected=candidate.secret_suspected,
-        )
-        if reason is not None:
-            pending_rows.append(ctx.receipt(candidate, Decision.BLOCKED, reason))
-            continue
         receipt = await _send_one(ctx, candidate)
         if receipt.decision in (Decision.SENT, Decision.FAILED):
-            window_left -= 1
             receipts.append(receipt)
         else:
             pending_rows.append(receipt)
@@ -286,7 +308,7 @@ async def run_send(
     receipts = sorted(receipts + pending_rows, key=lambda r: _order(r, candidates))
     for receipt in receipts:
         write_receipt_files(paths, receipt)
-    rebuild_index(paths, now)
+    rebuild_index(paths, clock.now())
     return receipts
 
 

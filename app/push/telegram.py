@@ -41,6 +41,8 @@ class TelegramResult:
     error_message: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    # No answer after the request left: Telegram may have delivered it (never repeated).
+    outcome_unknown: bool = False
 
     @property
     def cant_parse_entities(self) -> bool:
@@ -78,7 +80,9 @@ class TelegramClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, payload: dict[str, Any] | None = None) -> TelegramResult:
+    async def _call(
+        self, method: str, payload: dict[str, Any] | None = None, *, repeatable: bool = True
+    ) -> TelegramResult:
         if self._token is None or not self._token.get_secret_value():
             return TelegramResult(False, None, "NoToken", "TELEGRAM_BOT_TOKEN is not set")
         token = self._token.get_secret_value()
@@ -94,6 +98,7 @@ class TelegramClient:
             "POST",
             f"/bot{token}/{method}",
             policy=self.policy,
+            retry_ambiguous=repeatable,
             on_attempt=note,
             sleep=self.sleep,
             json=payload or {},
@@ -124,6 +129,7 @@ class TelegramClient:
             _error_class(status, last.error_class),
             redact(str(message))[:500],
             attempts=len(outcome.attempts),
+            outcome_unknown=response is None and last.ambiguous,
         )
 
     async def get_me(self) -> TelegramResult:
@@ -131,7 +137,11 @@ class TelegramClient:
         return await self._call("getMe")
 
     async def send_message(self, chat_id: str, text: str, *, html: bool) -> TelegramResult:
-        """`sendMessage` to one chat, HTML parse mode or plain text."""
+        """`sendMessage` to one chat, HTML parse mode or plain text.
+
+        Not repeated after a read timeout (no idempotency key: a repeat could post it twice);
+        connection failures, 429 and 5xx answers are retried within the policy.
+        """
         payload: dict[str, Any] = {
             "chat_id": chat_id,
             "text": text,
@@ -139,7 +149,7 @@ class TelegramClient:
         }
         if html:
             payload["parse_mode"] = "HTML"
-        return await self._call("sendMessage", payload)
+        return await self._call("sendMessage", payload, repeatable=False)
 
 
 def make_telegram_client(settings: Settings) -> TelegramClient:
