@@ -1,7 +1,7 @@
 """push messages: UNCONFIRMED, a send whose outcome nobody can know (the sender died mid-call)
 
-Revision ID: 0006_push_unconfirmed
-Revises: 0003_push_pipeline
+Revision ID: 0007_push_unconfirmed
+Revises: 0006_merge_heads
 Create Date: 2026-11-26
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_push_unconfirmed"
-down_revision: str | None = "0003_push_pipeline"
+revision: str = "0007_push_unconfirmed"
+down_revision: str | None = "0006_merge_heads"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
