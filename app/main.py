@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from app.core.clock import Clock
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
+from app.core.guard import RequestGuard
 from app.core.metrics import HttpMetricsMiddleware
-from app.core.middleware import RequestIdMiddleware
+from app.core.middleware import LastResortMiddleware, RequestIdMiddleware
 from app.core.migrations import head_revisions
 from app.core.redact import configure_secrets
 from app.core.settings import Settings, get_settings
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or Clock()
     app.state.scrape_hooks = []  # async (app) -> None, run before each /metrics scrape
     install_error_handlers(app)
+    # Outermost last: request id → metrics → last-resort 500 → guard (NUL, auth, body limit).
+    app.add_middleware(RequestGuard, fastapi_app=app)
+    app.add_middleware(LastResortMiddleware)
     app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)

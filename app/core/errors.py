@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,17 @@ class AppError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: text echoed from a request (a lone surrogate) always renders."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False).encode("ascii")
+
+
+class BadRequest(AppError):
+    status_code = 400
 
 
 class NotFound(AppError):
@@ -55,7 +70,40 @@ class ServiceUnavailable(AppError):
 
 async def _handle_app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse({"detail": exc.reason}, status_code=exc.status_code, headers=exc.headers)
+    return SafeJSONResponse(
+        {"detail": exc.reason}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _handle_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return SafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
+# SQLSTATE classes 22 (data exception: NUL, bad encoding, out of range) and 54 (too large):
+# the request carries a value PostgreSQL can never store, so retrying cannot help.
+_UNSTORABLE = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
+
+
+def _unstorable(exc: BaseException) -> bool:
+    if isinstance(exc, (*_UNSTORABLE, DataError)):
+        return True
+    cause = exc.orig.__cause__ if isinstance(exc, DBAPIError) and exc.orig else None
+    return isinstance(cause, _UNSTORABLE)
+
+
+async def _handle_unstorable(request: Request, exc: Exception) -> JSONResponse:
+    if not _unstorable(exc):
+        raise exc  # not ours: the last-resort handler answers
+    # Never the message: the driver quotes the refused value in it.
+    log.info("request refused: a value cannot be stored", extra={"error_class": type(exc).__name__})
+    return SafeJSONResponse(
+        {
+            "detail": "the request carries a value the database cannot store (NUL, invalid text, "
+            "or out of range)"
+        },
+        status_code=422,
+    )
 
 
 async def _handle_database_down(_: Request, exc: Exception) -> JSONResponse:
@@ -72,5 +120,17 @@ async def _handle_database_down(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the AppError handler and the database-unreachable → 503 mapping."""
     app.add_exception_handler(AppError, _handle_app_error)
-    for exc_type in (OperationalError, InterfaceError, ConnectionRefusedError, TimeoutError):
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    for exc_type in (
+        OperationalError,
+        InterfaceError,
+        ConnectionRefusedError,
+        TimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.InterfaceError,
+    ):
         app.add_exception_handler(exc_type, _handle_database_down)
+    for exc_type in (DataError, DBAPIError, *_UNSTORABLE):
+        app.add_exception_handler(exc_type, _handle_unstorable)

@@ -18,6 +18,7 @@ SECRET_FIELDS = (
     "VIEWER_TOKEN",
     "OPERATOR_TOKEN",
     "OPS_SCRIPT_TOKEN",
+    "METRICS_TOKEN",
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_CHAT_ID",
     "SLACK_WEBHOOK_URL",
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     VIEWER_TOKEN: SecretStr | None = None
     OPERATOR_TOKEN: SecretStr | None = None
     OPS_SCRIPT_TOKEN: SecretStr | None = None
+    METRICS_TOKEN: SecretStr | None = None  # unset: /metrics is open (see README)
 
     TELEGRAM_BOT_TOKEN: SecretStr | None = None
     TELEGRAM_CHAT_ID: SecretStr | None = None
@@ -118,6 +120,9 @@ class Settings(BaseSettings):
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
     HTTP_MAX_ATTEMPTS: int = Field(default=4, ge=1, le=10)
     HTTP_MAX_RETRY_SECONDS: float = Field(default=30.0, ge=0, le=600)
+    # Every request body is limited (413) before it is read: this for any route that does not
+    # name its own limit (core.guard.BodyLimit), WEBHOOK_MAX_BODY_BYTES for the webhook.
+    HTTP_MAX_BODY_BYTES: int = Field(default=1024 * 1024, ge=1024)
     WEBHOOK_MAX_BODY_BYTES: int = Field(default=5 * 1024 * 1024, ge=1024)
     # Concurrent webhooks share statements: this many statements at once per worker, each
     # holding up to WEBHOOK_BATCH_MAX_ALERTS alerts (a webhook is never split).
@@ -256,6 +261,7 @@ class Settings(BaseSettings):
             "VIEWER_TOKEN": self.VIEWER_TOKEN,
             "OPERATOR_TOKEN": self.OPERATOR_TOKEN,
             "OPS_SCRIPT_TOKEN": self.OPS_SCRIPT_TOKEN,
+            "METRICS_TOKEN": self.METRICS_TOKEN,
         }
 
     def secret_values(self) -> list[str]:

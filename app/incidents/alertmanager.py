@@ -24,8 +24,17 @@ MAX_SEVERITY = 50
 
 
 def _clean(text: str) -> str:
-    """PostgreSQL text and jsonb refuse NUL: a NUL would turn one alert into endless 503s."""
+    """Text PostgreSQL will take: NUL replaced, lone UTF-16 surrogates refused (never storable)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text is not valid UTF-8 (a lone UTF-16 surrogate)") from None
     return text.replace("\x00", "\ufffd")
+
+
+def printable(text: str) -> str:
+    """`text` safe to put in a JSON answer or a log line (lone surrogates replaced)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class AlertIn(BaseModel):
@@ -67,11 +76,15 @@ class AlertIn(BaseModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is None or value.year == ZERO_TIME_YEAR:
             return None
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        try:
+            # In UTC now: an offset that pushes the instant past year 9999 can never be stored.
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:
+            raise ValueError("timestamp is outside the representable range") from None
 
 
 class WebhookIn(BaseModel):
-    """Alertmanager webhook payload, version 4."""
+    """Alertmanager webhook payload, version 4; each alert is validated on its own."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -84,7 +97,7 @@ class WebhookIn(BaseModel):
     commonLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815 - wire name
     commonAnnotations: dict[str, str] = Field(default_factory=dict)  # noqa: N815 - wire name
     externalURL: str | None = None  # noqa: N815 - wire name
-    alerts: list[AlertIn] = Field(min_length=1)
+    alerts: list[Any] = Field(min_length=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +117,14 @@ class ParsedAlert:
     starts_at: datetime | None
     ends_at: datetime | None
     generator_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedAlert:
+    """An alert that can never be stored, and why (answered `rejected`; its neighbours are stored)."""
+
+    fingerprint: str | None
+    reason: str
 
 
 def label_fingerprint(labels: dict[str, str]) -> str:
@@ -143,26 +164,67 @@ def normalise(
 
 def _errors(exc: ValidationError) -> str:
     first = exc.errors()[:3]
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
+    text = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
+    return printable(text)
+
+
+def _raw_fingerprint(raw: Any) -> str | None:
+    """The sender's fingerprint of a rejected alert, when it is a sane string to echo back."""
+    value = raw.get("fingerprint") if isinstance(raw, dict) else None
+    if not isinstance(value, str) or len(value) > MAX_FINGERPRINT:
+        return None
+    try:
+        return _clean(value)
+    except ValueError:
+        return None
+
+
+def parse_alert(
+    raw: Any, severity_map: Mapping[str, str], default_priority: str
+) -> ParsedAlert | RejectedAlert:
+    """One alert, normalised, or the reason it can never be stored."""
+    try:
+        return normalise(AlertIn.model_validate(raw), severity_map, default_priority)
+    except ValidationError as exc:
+        reason = f"invalid alert: {_errors(exc)}"
+    except (RecursionError, ValueError, OverflowError) as exc:  # e.g. nesting too deep to encode
+        reason = f"invalid alert: {type(exc).__name__}"
+    return RejectedAlert(_raw_fingerprint(raw), reason)
+
+
+def _load_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Unprocessable(f"body is not valid JSON: {printable(str(exc))}") from None
+    except RecursionError:
+        raise Unprocessable("body is not acceptable JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise Unprocessable(f"body is not acceptable JSON: {printable(str(exc))[:120]}") from None
 
 
 def parse_payload(
     body: bytes, severity_map: Mapping[str, str], default_priority: str
-) -> list[ParsedAlert]:
-    """Parse a v4 webhook or a single alert object; raise Unprocessable with a reason."""
-    try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Unprocessable(f"body is not valid JSON: {exc}") from None
+) -> list[ParsedAlert | RejectedAlert]:
+    """Parse a v4 webhook or one alert; Unprocessable (with a reason) when nothing is storable.
+
+    An alert that can never be stored comes back as a RejectedAlert, so one poison alert
+    never blocks its group: the caller stores the others and answers it `rejected`.
+    """
+    document = _load_json(body)
     if not isinstance(document, dict):
         raise Unprocessable("body must be a JSON object (Alertmanager webhook v4 or one alert)")
-    try:
-        if "alerts" in document:
-            alerts = WebhookIn.model_validate(document).alerts
-        elif "labels" in document:
-            alerts = [AlertIn.model_validate(document)]
-        else:
-            raise Unprocessable("expected an Alertmanager webhook (alerts[]) or an alert (labels)")
-    except ValidationError as exc:
-        raise Unprocessable(f"invalid alert payload: {_errors(exc)}") from None
-    return [normalise(a, severity_map, default_priority) for a in alerts]
+    if "alerts" in document:
+        try:
+            raw_alerts = WebhookIn.model_validate(document).alerts
+        except ValidationError as exc:
+            raise Unprocessable(f"invalid alert payload: {_errors(exc)}") from None
+    elif "labels" in document:
+        raw_alerts = [document]
+    else:
+        raise Unprocessable("expected an Alertmanager webhook (alerts[]) or an alert (labels)")
+    alerts = [parse_alert(raw, severity_map, default_priority) for raw in raw_alerts]
+    refused = [a for a in alerts if isinstance(a, RejectedAlert)]
+    if len(refused) == len(alerts):
+        raise Unprocessable(f"no alert can be stored: {refused[0].reason}")
+    return alerts

@@ -20,12 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core.clock import Clock
 from app.core.db import driver_connection
 from app.incidents.alertmanager import ParsedAlert
-from app.incidents.ingest import IngestResult, ingest_alerts
+from app.incidents.ingest import IngestResult, ingest_alerts, rejected
 
 log = logging.getLogger(__name__)
 
 # Errors that say "the database is not there", as opposed to "this payload cannot be stored".
 CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+# Errors that say "these values can never be stored" (SQLSTATE classes 22 and 54, and the
+# driver refusing to encode an argument): retrying would fail the same way for ever.
+UNSTORABLE_ERRORS = (asyncpg.DataError, asyncpg.ProgramLimitExceededError)
 
 
 @dataclass
@@ -88,6 +91,24 @@ class IngestBatcher:
             )
         return results
 
+    async def _store_each(self, alerts: list[ParsedAlert], now: datetime) -> list[IngestResult]:
+        """Store a payload the database refused, alert by alert: only the unstorable are rejected."""
+        try:
+            return await self._store(alerts, now)
+        except UNSTORABLE_ERRORS as exc:
+            if len(alerts) > 1:
+                results: list[IngestResult] = []
+                for alert in alerts:
+                    results.extend(await self._store_each([alert], now))
+                return results
+            # Never the message: asyncpg quotes the refused value in it.
+            reason = f"the database refused this alert ({type(exc).__name__})"
+            log.warning(
+                "alert rejected by the database",
+                extra={"fingerprint": alerts[0].fingerprint, "error_class": type(exc).__name__},
+            )
+            return [rejected(alerts[0].fingerprint, reason)]
+
     async def _lane(self) -> None:
         while True:
             batch = self._take(await self._queue.get())
@@ -105,13 +126,15 @@ class IngestBatcher:
         except CONNECTION_ERRORS:
             raise
         except Exception:
-            if len(batch) == 1:
-                raise
-            # One payload the database refuses must not fail the webhooks it shared a statement with.
+            if len(batch) == 1 and len(batch[0].alerts) == 1:
+                batch[0].done.set_result(await self._store_each(batch[0].alerts, now))
+                return
+            # One payload the database refuses must not fail the webhooks it shared a statement
+            # with, and one alert the database refuses must not fail the alerts of its webhook.
             log.warning("batched ingest failed; storing its webhooks one by one")
             for item in batch:
                 try:
-                    item.done.set_result(await self._store(item.alerts, now))
+                    item.done.set_result(await self._store_each(item.alerts, now))
                 except Exception as exc:
                     item.done.set_exception(exc)
             return

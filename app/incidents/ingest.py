@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from app.incidents.alertmanager import ParsedAlert
 
-Outcome = Literal["created", "updated", "resolved", "ignored"]
+Outcome = Literal["created", "updated", "resolved", "ignored", "rejected"]
 
 _INGEST_SQL = """
 WITH input AS (
@@ -142,10 +142,16 @@ INGEST_SQL, INGEST_PARAMS = _positional(_INGEST_SQL)
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     incident_id: str | None
-    fingerprint: str
+    fingerprint: str | None
     outcome: Outcome
-    priority: str
+    priority: str | None
     pipeline: bool
+    reason: str | None = None  # why a `rejected` alert can never be stored
+
+
+def rejected(fingerprint: str | None, reason: str) -> IngestResult:
+    """The answer for an alert that can never be stored (never retried, never a 503)."""
+    return IngestResult(None, fingerprint, "rejected", None, False, reason)
 
 
 async def ingest_alerts(

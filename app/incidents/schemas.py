@@ -9,13 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.incidents.models import IncidentStatus, Priority
 
-AlertOutcome = Literal["created", "updated", "resolved", "ignored"]
+AlertOutcome = Literal["created", "updated", "resolved", "ignored", "rejected"]
 
 
 class AlertResult(BaseModel):
     incident_id: str | None
-    fingerprint: str
+    fingerprint: str | None = Field(description="null only for a rejected alert without a sane one")
     outcome: AlertOutcome
+    reason: str | None = Field(
+        default=None, description="why a `rejected` alert can never be stored (never retried)"
+    )
 
 
 class WebhookAnswer(BaseModel):

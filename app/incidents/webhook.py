@@ -11,12 +11,14 @@ import time
 from collections import Counter
 
 import asyncpg
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.auth import AlertmanagerAuth
-from app.core.errors import AppError, PayloadTooLarge, ServiceUnavailable
-from app.incidents.alertmanager import parse_payload
+from app.core.errors import ServiceUnavailable
+from app.core.guard import BodyLimit
+from app.incidents.alertmanager import ParsedAlert, RejectedAlert, parse_payload
+from app.incidents.ingest import IngestResult, rejected
 from app.incidents.metrics import INCIDENTS_CREATED, WEBHOOK_ALERTS, WEBHOOK_LATENCY
 from app.incidents.schemas import AlertResult, WebhookAnswer
 
@@ -24,39 +26,23 @@ router = APIRouter(tags=["alertmanager"])
 log = logging.getLogger(__name__)
 
 
-class BadContentLength(AppError):
-    status_code = 400
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing more than `limit` bytes whether or not Content-Length is honest."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.isdigit():
-            raise BadContentLength("Content-Length is not a number")
-        if int(declared) > limit:
-            raise PayloadTooLarge(f"body of {declared} bytes exceeds the {limit}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body exceeds the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-@router.post("/webhook/alert", response_model=WebhookAnswer)
+@router.post(
+    "/webhook/alert",
+    response_model=WebhookAnswer,
+    # Checked by core.guard before the body is read, like the token (413 over the limit).
+    dependencies=[Depends(BodyLimit("WEBHOOK_MAX_BODY_BYTES"))],
+)
 async def receive_webhook(
     request: Request, _: AlertmanagerAuth, background: BackgroundTasks
 ) -> Response:
     """Alertmanager webhook (v4) or one bare alert object; one incident id per alert."""
     started = time.perf_counter()
     settings = request.app.state.settings
-    body = await read_limited(request, settings.WEBHOOK_MAX_BODY_BYTES)
-    alerts = parse_payload(body, settings.SEVERITY_PRIORITY_MAP, settings.DEFAULT_PRIORITY)
+    body = await request.body()
+    parsed = parse_payload(body, settings.SEVERITY_PRIORITY_MAP, settings.DEFAULT_PRIORITY)
+    alerts = [a for a in parsed if isinstance(a, ParsedAlert)]
     try:
-        results = await request.app.state.ingest_batcher.submit(alerts)
+        stored = iter(await request.app.state.ingest_batcher.submit(alerts))
     except (
         SQLAlchemyError,
         asyncpg.PostgresError,
@@ -69,6 +55,16 @@ async def receive_webhook(
             extra={"alerts": len(alerts), "error_class": type(exc).__name__},
         )
         raise ServiceUnavailable("database unavailable: alerts not stored, retry later") from None
+    results: list[IngestResult] = [
+        rejected(a.fingerprint, a.reason) if isinstance(a, RejectedAlert) else next(stored)
+        for a in parsed
+    ]
+    for result in results:
+        if result.outcome == "rejected":
+            log.warning(
+                "alert rejected: it can never be stored",
+                extra={"fingerprint": result.fingerprint, "reason": result.reason},
+            )
     for outcome, count in Counter(r.outcome for r in results).items():
         WEBHOOK_ALERTS.labels(outcome).inc(count)
     created = Counter(r.priority for r in results if r.outcome == "created")
@@ -82,7 +78,12 @@ async def receive_webhook(
     answer = WebhookAnswer(
         incident_ids=[r.incident_id for r in results],
         results=[
-            AlertResult(incident_id=r.incident_id, fingerprint=r.fingerprint, outcome=r.outcome)
+            AlertResult(
+                incident_id=r.incident_id,
+                fingerprint=r.fingerprint,
+                outcome=r.outcome,
+                reason=r.reason,
+            )
             for r in results
         ],
         incident_id=results[0].incident_id if len(results) == 1 else None,

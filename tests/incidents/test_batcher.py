@@ -53,8 +53,44 @@ async def test_a_refused_payload_fails_alone(
     answers = await asyncio.gather(
         *(client.post("/webhook/alert", json=body, headers=AM) for body in bodies)
     )
-    statuses = [a.status_code for a in answers]
-    assert statuses == [200] * 4 + [503] + [200] * 5
-    assert answers[4].headers["retry-after"] == "5"
+    assert [a.status_code for a in answers] == [200] * 10
+    # Refused for ever is not "database unavailable": rejected with a reason, never a 503.
+    (poisoned,) = answers[4].json()["results"]
+    assert poisoned["outcome"] == "rejected"
+    assert poisoned["reason"] == "the database refused this alert (DataError)"
     listed = await client.get("/incidents", headers=bearer("VIEWER"))
     assert sorted(i["alert_name"] for i in listed.json()) == [f"Fine{n}" for n in range(9)]
+
+
+async def test_an_alert_the_database_refuses_does_not_block_its_webhook(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = batcher.ingest_alerts
+
+    async def picky(conn: Any, alerts: list[Any], **kw: Any) -> Any:
+        if any(a.alert_name == "Poison" for a in alerts):
+            raise asyncpg.exceptions.UntranslatableCharacterError("refused")
+        return await real(conn, alerts, **kw)
+
+    monkeypatch.setattr(batcher, "ingest_alerts", picky)
+    body = webhook(
+        alert("Good", fingerprint="g1"),
+        alert("Poison", fingerprint="p1"),
+        alert("Also", fingerprint="g2"),
+    )
+    answer = await client.post("/webhook/alert", json=body, headers=AM)
+    assert answer.status_code == 200
+    assert [r["outcome"] for r in answer.json()["results"]] == ["created", "rejected", "created"]
+    assert answer.json()["results"][1]["fingerprint"] == "p1"
+
+
+async def test_a_lost_connection_is_still_a_503(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(conn: Any, alerts: list[Any], **kw: Any) -> Any:
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+
+    monkeypatch.setattr(batcher, "ingest_alerts", down)
+    answer = await client.post("/webhook/alert", json=webhook(alert("A"), alert("B")), headers=AM)
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"

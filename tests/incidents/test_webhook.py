@@ -71,6 +71,7 @@ async def test_resolution_and_refire_opens_linked_incident(client: httpx.AsyncCl
         "incident_id": opened["incident_id"],
         "fingerprint": fp,
         "outcome": "resolved",
+        "reason": None,
     }
     detail = (await client.get(f"/incidents/{opened['incident_id']}", headers=READ)).json()
     assert detail["status"] == "resolved"
@@ -87,6 +88,7 @@ async def test_resolution_and_refire_opens_linked_incident(client: httpx.AsyncCl
         "incident_id": opened["incident_id"],
         "fingerprint": fp,
         "outcome": "updated",
+        "reason": None,
     }
     # Fires again later: a new incident pointing at the previous one.
     refire = alert("Down", fingerprint=fp, starts_at="2026-01-25T10:00:00Z")
@@ -107,6 +109,7 @@ async def test_resolved_without_incident_is_recorded_and_ignored(client: httpx.A
         "incident_id": None,
         "fingerprint": "dddd000000000001",
         "outcome": "ignored",
+        "reason": None,
     }
     assert await _incidents(client) == []
 
