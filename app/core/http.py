@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Transport errors after the request was written: the peer may have acted on it.
 AMBIGUOUS_ERRORS = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+# How much of an error body is scanned before the kept 500 characters are taken from it.
+MAX_ERROR_SCAN = 64 * 1024
 
 
 def make_client(
@@ -147,7 +149,8 @@ async def request_with_retries(
             retryable = response.status_code in retry_status
             if not response.is_success:
                 attempt.error_class = f"HTTP{response.status_code}"
-                attempt.error = redact(response.text[:500])
+                # Redact, then cut: a cut first could leave half a secret the redactor misses.
+                attempt.error = redact(response.text[:MAX_ERROR_SCAN])[:500]
             if response.status_code == 429:
                 wait = attempt.retry_after = retry_after_seconds(response)
         outcome.attempts.append(attempt)

@@ -5,27 +5,52 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "[REDACTED]"
 
 # Shapes that are secrets whatever their value; ordered so URLs go before their parts.
+# `%3A`/`%3D`/`%20`/`+` are the URL-encoded `:`, `=` and space: a token in a query string.
 _PATTERNS: tuple[re.Pattern[str], ...] = (
     # Telegram puts the bot token in the URL path: /bot<id>:<secret>/method
-    re.compile(r"bot\d{6,12}:[A-Za-z0-9_-]{30,}"),
-    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),
+    re.compile(r"bot\d{6,12}(?::|%3[Aa])[A-Za-z0-9_-]{30,}"),
+    re.compile(r"\b\d{6,12}(?::|%3[Aa])[A-Za-z0-9_-]{30,}\b"),
     re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+-]+"),
     re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)\bbasic\s+[A-Za-z0-9+/=]{8,}"),
+    re.compile(r"(?i)\bbearer(?:\s+|%20|\+)[A-Za-z0-9._~+/=%-]{8,}"),
+    re.compile(r"(?i)\bbasic(?:\s+|%20|\+)[A-Za-z0-9+/=%]{8,}"),
+    # Any URL's userinfo password: postgresql://user:pass@host, redis://:pass@host, https://…
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)([^\s@/]+)(@)"),
     re.compile(
-        r"(?i)(\"?(?:routing_key|integration_key|service_key|api[_-]?key|token|secret|password|"
-        r"authorization)\"?\s*[:=]\s*\"?)([^\s\"',&}]{6,})"
+        r"(?i)(\"?(?:routing_key|integration_key|service_key|api[_-]?key|token|secret|"
+        r"authorization)\"?\s*(?:[:=]|%3[AD])\s*\"?)([^\s\"',&}]{6,})"
     ),
-    re.compile(r"(?i)(https?://[^\s:/@]+:)([^\s@/]{3,})(@)"),
+    # libpq key=value DSNs and the like: any password, however short.
+    re.compile(r"(?i)(\b(?:password|passwd|pwd)\"?\s*(?:[:=]|%3[AD])\s*[\"']?)([^\s\"',&}]+)"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
 )
 
 _secret_values: tuple[str, ...] = ()
+
+
+def _lower_escapes(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), text)
+
+
+def variants(value: str) -> set[str]:
+    """A secret as it may appear: as is, URL-encoded (any style, either hex case), decoded."""
+    encoded = {quote(value, safe=""), quote(value), quote_plus(value), quote_plus(value, safe="/")}
+    found = {value, unquote(value), *encoded, *(_lower_escapes(e) for e in encoded)}
+    return {v for v in found if v}
+
+
+def dsn_password(dsn: str) -> str | None:
+    """The password of a URL-style DSN (as written, still URL-encoded), if it has one."""
+    try:
+        password = urlsplit(dsn).password
+    except ValueError:
+        return None
+    return password or None
 
 
 def configure_secrets(values: Iterable[str]) -> None:
@@ -33,7 +58,8 @@ def configure_secrets(values: Iterable[str]) -> None:
     global _secret_values
     # Longest first so a value containing another is removed whole; very short values
     # (a chat id like "42") would wreck ordinary text and are caught by context patterns.
-    _secret_values = tuple(sorted({v for v in values if len(v) >= 6}, key=len, reverse=True))
+    found = {v for value in values for v in variants(value)}
+    _secret_values = tuple(sorted({v for v in found if len(v) >= 6}, key=len, reverse=True))
 
 
 def _mask_match(match: re.Match[str]) -> str:
@@ -46,8 +72,9 @@ def _mask_match(match: re.Match[str]) -> str:
 
 def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     """Return `text` with every known secret value and token-shaped string replaced by a mask."""
-    for value in (*_secret_values, *extra_secrets):
-        if value and value in text:
+    extra = sorted({v for e in extra_secrets if e for v in variants(e)}, key=len, reverse=True)
+    for value in (*_secret_values, *extra):
+        if value in text:
             text = text.replace(value, MASK)
     for pattern in _PATTERNS:
         text = pattern.sub(_mask_match, text)

@@ -12,6 +12,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from app.core.redact import dsn_password
+
 # Every field typed SecretStr may be given as NAME or as NAME_FILE (a Kubernetes secret mount).
 SECRET_FIELDS = (
     "ALERTMANAGER_TOKEN",
@@ -200,6 +202,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, SecretFileSource(settings_cls)
 
+    @field_validator(*SECRET_FIELDS, mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `TELEGRAM_BOT_TOKEN=` (or an empty secret file) is no secret: absent, not present.
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str) and not raw.strip():
+            return None
+        return value
+
     @field_validator("SEVERITY_PRIORITY_MAP")
     @classmethod
     def _lower_keys(cls, value: dict[str, str]) -> dict[str, str]:
@@ -271,7 +282,14 @@ class Settings(BaseSettings):
             secret = getattr(self, name)
             if secret is not None and secret.get_secret_value():
                 values.append(secret.get_secret_value())
-        values.extend(v.get_secret_value() for v in self.REMEDIATION_POSTGRES_TARGETS.values())
+        dsns = [v.get_secret_value() for v in self.REMEDIATION_POSTGRES_TARGETS.values()]
+        values.extend(dsns)
+        dsns += [
+            self.DATABASE_URL or "",
+            *(d.get("target", "") for d in self.DIAGNOSTICS_DEPENDENCIES),
+        ]
+        # A driver error may name a DSN's password without the URL around it.
+        values.extend(p for p in map(dsn_password, dsns) if p)
         return values
 
     def secrets_present(self) -> dict[str, bool]:

@@ -42,3 +42,69 @@ def test_nested_values_and_detection() -> None:
     assert cleaned == {"a": [f"x {MASK}"], "n": 3}
     assert looks_secret(f"see {BOT_TOKEN}")
     assert not looks_secret("disk 91% full on node-3")
+
+
+# --- issue 9.9: the gaps ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "password"),
+    [
+        ("could not connect to postgresql://ops:s3cr3tpw@db:5432/app", "s3cr3tpw"),
+        ("postgres://ops:pw@db/app", "pw"),  # short passwords too: the shape says it all
+        ("dsn postgresql+asyncpg://ops:p%40ss%2Fword@db/app?sslmode=require", "p%40ss%2Fword"),
+        ("DATABASE_URL=postgresql://u:hunter2hunter2@10.0.0.1/x failed", "hunter2hunter2"),
+        ("redis://:onlyapassword@cache:6379/0", "onlyapassword"),
+        ("host=db user=ops password=kv-form-secret dbname=app", "kv-form-secret"),
+    ],
+)
+def test_dsn_passwords_are_masked(text: str, password: str) -> None:
+    cleaned = redact(text)
+    assert password not in cleaned
+    assert MASK in cleaned
+
+
+def test_configured_dsn_passwords_are_masked_alone() -> None:
+    from app.core.settings import load_settings
+
+    settings = load_settings(
+        DATABASE_URL="postgresql://ops:MainDbPassw0rd@db:5432/app",
+        REMEDIATION_POSTGRES_TARGETS={"orders": "postgresql://rem:Target%2FPass99@orders-db/o"},
+    )
+    configure_secrets(settings.secret_values())
+    # A driver error that names the password without the URL around it.
+    assert "MainDbPassw0rd" not in redact("auth failed for password MainDbPassw0rd")
+    assert "Target/Pass99" not in redact("password 'Target/Pass99' rejected")
+    assert "Target%2FPass99" not in redact("dsn ...:Target%2FPass99@...")
+
+
+def test_url_encoded_configured_secrets_are_masked() -> None:
+    slack = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX"
+    configure_secrets([BOT_TOKEN, slack, "key with space+plus"])
+    for text in (
+        "GET /bot123456789%3AAAHf0ke-T0ken_for_tests_only_abcdefghi/getMe",
+        "url=https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0000%2FB0000%2FXXXXXXXXXXXXXXXX",
+        "url=https%3a%2f%2fhooks.slack.com%2fservices%2fT0000%2fB0000%2fXXXXXXXXXXXXXXXX",
+        "q=key+with+space%2Bplus",
+        "q=key%20with%20space%2Bplus",
+    ):
+        cleaned = redact(text)
+        assert MASK in cleaned, text
+        for part in ("AAHf0ke", "XXXXXXXXXXXXXXXX", "with+space", "with%20space"):
+            assert part not in cleaned, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://api.telegram.org/bot123456789%3AAAHf0ke-T0ken_for_tests_only_abcdefghi/getMe",
+        "Authorization=Bearer%20abcdefghijklmnop",
+        "authorization: bearer+abcdefghijklmnop",
+        "token%3Dabcdefghijklmnop&x=1",
+        "?api_key%3Aabcdefghijklmnop",
+    ],
+)
+def test_url_encoded_token_shapes_are_masked(text: str) -> None:
+    cleaned = redact(text)
+    assert "abcdefghijklmnop" not in cleaned
+    assert "AAHf0ke" not in cleaned

@@ -71,3 +71,22 @@ def test_defaults_are_documented_values(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.DATABASE_URL is None
     assert settings.TELEGRAM_API_BASE == "https://api.telegram.org"
     assert settings.TIMEZONE == "UTC"
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\n"])
+def test_empty_secret_is_absent_not_present(
+    value: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", value)
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", value)
+    monkeypatch.setenv("VIEWER_TOKEN", value)  # an empty token closes its scope, no error
+    blank = tmp_path / "blank"
+    blank.write_text(value)
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY_FILE", str(blank))
+    settings = load_settings()
+    present = settings.secrets_present()
+    assert settings.TELEGRAM_BOT_TOKEN is None
+    assert present["TELEGRAM_BOT_TOKEN"] is False
+    assert present["SLACK_WEBHOOK_URL"] is False
+    assert present["PAGERDUTY_ROUTING_KEY"] is False
+    assert settings.VIEWER_TOKEN is None
