@@ -83,6 +83,32 @@ def write_snapshot(directory: Path, stem: str, when: datetime, data: JsonLike) -
         tmp.unlink(missing_ok=True)
 
 
+def write_snapshot_named(
+    directory: Path, stem: str, when: datetime, build: Callable[[str], JsonLike]
+) -> Path:
+    """Like write_snapshot, for documents that name their own snapshot (a `snapshot_ref`).
+
+    `build(file_name)` renders the document for a candidate name; a name already taken (by
+    another replica at the same second) is skipped and the document rebuilt for the next one.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for seq in range(1000):
+        name = snapshot_name(stem, when, seq)
+        target = directory / name
+        if target.exists():
+            continue
+        tmp = _write_tmp(directory, stem, _to_bytes(build(name), indent=2) + b"\n")
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            continue
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(directory)
+        return target
+    raise FileExistsError(f"no free snapshot name for {stem} at {when.isoformat()}")
+
+
 def append_jsonl(path: Path, data: JsonLike) -> None:
     """Append one whole line under an exclusive lock (append-only: never rewrite a line)."""
     append_jsonl_checked(path, lambda: data)

@@ -29,6 +29,9 @@ SECRET_FIELDS = (
 
 
 PriorityName = Literal["P0", "P1", "P2"]
+IncidentKindName = Literal[
+    "BACKEND_DOWN", "OPS_BLOCKED", "OPS_FAILED", "LIVE_BLOCKED", "LIVE_FAILED", "PUSH_FAILED"
+]
 
 
 def _default_severity_map() -> dict[str, PriorityName]:
@@ -191,6 +194,12 @@ class Settings(BaseSettings):
     # Keep it above HTTP_MAX_RETRY_SECONDS so a slow but live send is never claimed twice.
     PUSH_SEND_LEASE_SECONDS: int = Field(default=300, ge=30, le=3600)
 
+    # --- incident pushes and the ops summary -------------------------------------------------
+    # Per kind, the "Action:" line of the incident message (kinds left out keep the default).
+    INCIDENT_PUSH_HINTS: dict[IncidentKindName, str] = Field(default_factory=dict)
+    # An active P0 whose PagerDuty trigger is not delivered this long after it opened is overdue.
+    OPS_PAGE_OVERDUE_SECONDS: int = Field(default=300, ge=30, le=24 * 3600)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -210,6 +219,14 @@ class Settings(BaseSettings):
         if isinstance(raw, str) and not raw.strip():
             return None
         return value
+
+    @field_validator("INCIDENT_PUSH_HINTS")
+    @classmethod
+    def _hints(cls, value: dict[str, str]) -> dict[str, str]:
+        for kind, hint in value.items():
+            if not hint.strip() or len(hint) > 500:
+                raise ValueError(f"the hint for {kind} must be 1-500 characters")
+        return {k: " ".join(v.split()) for k, v in value.items()}
 
     @field_validator("SEVERITY_PRIORITY_MAP")
     @classmethod

@@ -15,6 +15,8 @@ SEND_LATEST = "reports/ops/push/send/latest/send_latest.json"
 SEND_SNAPSHOTS = "reports/ops/push/send/snapshots"
 RECEIPTS_LOG = "state/push/send_receipts.jsonl"
 EVIDENCE_INDEX_LATEST = "reports/ops/evidence/index/latest/evidence_index_latest.json"
+INCIDENT_LATEST = "reports/ops/push/incident/latest/incident_latest.json"  # contract D
+INCIDENT_SNAPSHOTS = "reports/ops/push/incident/snapshots"
 
 # The reports an evidence index lists, by name, in the order contract C lists evidence refs.
 INDEXED_REPORTS: tuple[tuple[str, str], ...] = (

@@ -93,6 +93,38 @@ def render_message(
     return RenderedMessage(html_body, plain_body, omitted > 0, omitted)
 
 
+INCIDENT_SIREN = "\U0001f6a8"  # the contract's message opens with a siren
+
+
+def render_incident(
+    kind: str,
+    summary: str,
+    *,
+    severity: str,
+    step: str | None,
+    step_label: str | None,
+    reason: str | None,
+    hint: str | None,
+    limit: int = TELEGRAM_TEXT_LIMIT,
+) -> RenderedMessage:
+    """An INCIDENT_PUSH_V1 message: headline, what happened, step, reason, severity, action.
+
+    `plain` is the contract's `message` field (and the body scripts/daily_ops.sh mirrors in
+    its fallback); `html` is the same text with the headline in bold, every value escaped.
+    """
+    headline = f"{INCIDENT_SIREN} INCIDENT: {kind}"
+    lines = [summary]
+    if step:
+        lines.append(f"Step: {step} ({step_label})" if step_label else f"Step: {step}")
+    if reason:
+        lines.append(f"Reason: {' '.join(reason.split())}")
+    lines.append(f"Severity: {severity}")
+    content = "\n".join(lines) + (f"\n\nAction: {hint}" if hint else "")
+    html_body, omitted = _fit(f"<b>{escape_html(headline)}</b>\n\n", content, True, limit)
+    plain_body, _ = _fit(f"{headline}\n\n", content, False, limit)
+    return RenderedMessage(html_body, plain_body, omitted > 0, omitted)
+
+
 class _TagChecker(HTMLParser):
     """Collects text and checks that only allowed tags appear, properly nested."""
 

@@ -75,3 +75,35 @@ def test_outbox_contract_has_contract_b_fields() -> None:
         "summary",
     }
     assert schema["properties"]["delivery_policy"]["const"] == "CONSOLE_ONLY"
+
+
+def test_incident_contract_has_contract_d_fields_and_enums() -> None:
+    schema = json.loads((ROOT / "contracts/incident_push_v1.schema.json").read_text())
+    fields = {
+        "schema",
+        "asof",
+        "idempotency_key",
+        "kind",
+        "severity",
+        "step",
+        "message",
+        "reason",
+        "delivery_actual",
+        "send_receipt",
+        "snapshot_ref",
+        "evidence_refs",
+    }
+    assert set(schema["properties"]) == fields
+    assert set(schema["required"]) == fields
+    defs = schema["$defs"]
+    assert defs["IncidentKind"]["enum"] == [
+        "BACKEND_DOWN",
+        "OPS_BLOCKED",
+        "OPS_FAILED",
+        "LIVE_BLOCKED",
+        "LIVE_FAILED",
+        "PUSH_FAILED",
+    ]
+    assert defs["Severity"]["enum"] == ["CRITICAL", "HIGH", "MEDIUM"]
+    assert defs["DeliveryActual"]["enum"] == ["CONSOLE_SIMULATED", "TELEGRAM", "FALLBACK_CURL"]
+    assert set(defs["SendReceipt"]["properties"]) == {"provider", "message_id", "sent_at"}
