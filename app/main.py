@@ -21,6 +21,7 @@ from app.health.router import router as health_router
 from app.incidents.lifespan import incidents_lifespan
 from app.incidents.router import router as incidents_router
 from app.incidents.webhook import router as webhook_router
+from app.ops.router import router as ops_router
 from app.push.incident_router import router as incident_push_router
 from app.push.lifespan import push_lifespan
 from app.push.router import router as push_router
@@ -73,4 +74,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(push_router)
     app.include_router(tickets_router)
     app.include_router(incident_push_router)
+    app.include_router(ops_router)
     return app

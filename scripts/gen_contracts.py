@@ -27,6 +27,7 @@ REGISTRY: list[tuple[str, str]] = [
     ("ticket_request_v1.schema.json", "app.tickets.schemas:TicketRequestV1"),
     ("ticket_event_v1.schema.json", "app.tickets.schemas:TicketEventV1"),
     ("incident_push_v1.schema.json", "app.push.incident_schemas:IncidentPushV1"),
+    ("ops_summary_v1.schema.json", "app.ops.schemas:OpsSummaryV1"),
 ]
 
 

@@ -7,7 +7,13 @@ import json
 from datetime import datetime
 
 from app.core.files import write_json_atomic
-from app.push.paths import EVIDENCE_INDEX_LATEST, INDEXED_REPORTS, SEND_LATEST, PushPaths
+from app.push.paths import (
+    EVIDENCE_INDEX_LATEST,
+    INDEXED_OPS_REPORTS,
+    INDEXED_REPORTS,
+    SEND_LATEST,
+    PushPaths,
+)
 from app.push.schemas import EvidenceEntry, EvidenceIndexV1
 
 
@@ -18,7 +24,7 @@ def rebuild_index(paths: PushPaths, now: datetime) -> EvidenceIndexV1:
     reports as they were when it hashed them.
     """
     entries = []
-    for name, relative in INDEXED_REPORTS:
+    for name, relative in INDEXED_REPORTS + INDEXED_OPS_REPORTS:
         try:
             raw = paths.abs(relative).read_bytes()
         except FileNotFoundError:

@@ -17,6 +17,7 @@ RECEIPTS_LOG = "state/push/send_receipts.jsonl"
 EVIDENCE_INDEX_LATEST = "reports/ops/evidence/index/latest/evidence_index_latest.json"
 INCIDENT_LATEST = "reports/ops/push/incident/latest/incident_latest.json"  # contract D
 INCIDENT_SNAPSHOTS = "reports/ops/push/incident/snapshots"
+OPS_SUMMARY_LATEST = "reports/ops/summary/latest/ops_summary_latest.json"  # written by app/ops
 
 # The reports an evidence index lists, by name, in the order contract C lists evidence refs.
 INDEXED_REPORTS: tuple[tuple[str, str], ...] = (
@@ -24,6 +25,11 @@ INDEXED_REPORTS: tuple[tuple[str, str], ...] = (
     ("outbox_latest", OUTBOX_LATEST),
     ("preview_latest", PREVIEW_LATEST),
     ("self_test_latest", SELF_TEST_LATEST),
+)
+# Further reports the evidence index lists (they are not evidence of a send receipt).
+INDEXED_OPS_REPORTS: tuple[tuple[str, str], ...] = (
+    ("incident_latest", INCIDENT_LATEST),
+    ("ops_summary_latest", OPS_SUMMARY_LATEST),
 )
 
 

@@ -1,0 +1,1 @@
+"""Ops overview: the summary daily_ops.sh reads (GET /api/ops/summary)."""

@@ -1,0 +1,193 @@
+"""The ops summary's checks: small functions, each answering OK, WARN or BLOCKED with a reason.
+
+To add one (heartbeats, say): write `async def check_x(ctx: CheckContext) -> OpsCheck` and
+append `OpsCheckSpec("x", check_x)` to CHECKS. A check that needs the database is skipped when
+the database is down; one that raises is reported as WARN CHECK_ERROR, never hiding the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.settings import Settings
+from app.incidents.models import ACTIVE_STATUSES, Incident, IncidentEvent, Priority
+from app.incidents.pipeline_models import Delivery
+from app.ops.schemas import CheckStatus, OpsCheck, OpsReason, ReasonCode
+from app.push.models import PushGate, PushSelfTest
+
+LISTED_IDS = 10  # incident ids named in a check's detail
+REOPEN = "reopen"  # the timeline kind of an operator's reopen: it starts a new page generation
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    session: AsyncSession
+    settings: Settings
+    now: datetime
+
+
+Check = Callable[[CheckContext], Awaitable[OpsCheck]]
+
+
+@dataclass(frozen=True)
+class OpsCheckSpec:
+    name: str
+    run: Check
+    needs_database: bool = True
+
+
+def ok(name: str, **detail: object) -> OpsCheck:
+    return OpsCheck(name=name, status=CheckStatus.OK, detail=detail)
+
+
+def problem(
+    name: str, status: CheckStatus, code: ReasonCode, message: str, **detail: object
+) -> OpsCheck:
+    reason = OpsReason.model_validate({"code": code, "status": status.value, "message": message})
+    return OpsCheck(name=name, status=status, reason=reason, detail=detail)
+
+
+async def check_database(ctx: CheckContext) -> OpsCheck:
+    """Always first: the others read the database."""
+    await ctx.session.execute(text("SELECT 1"))
+    return ok("database")
+
+
+async def check_emergency_stop(ctx: CheckContext) -> OpsCheck:
+    stopped = await ctx.session.scalar(select(PushGate.emergency_stop).where(PushGate.id == 1))
+    if stopped:
+        return problem(
+            "emergency_stop",
+            CheckStatus.BLOCKED,
+            ReasonCode.EMERGENCY_STOP,
+            "the push emergency stop is on: no Telegram push leaves",
+        )
+    return ok("emergency_stop")
+
+
+def _active_p0() -> ColumnElement[bool]:
+    return and_(Incident.priority == Priority.P0, Incident.status.in_(ACTIVE_STATUSES))
+
+
+async def check_open_p0(ctx: CheckContext) -> OpsCheck:
+    rows = (
+        await ctx.session.execute(
+            select(Incident.id, func.count().over())
+            .where(_active_p0())
+            .order_by(Incident.created_at)
+            .limit(LISTED_IDS)
+        )
+    ).all()
+    if not rows:
+        return ok("open_p0_incidents", count=0)
+    count = int(rows[0][1])
+    return problem(
+        "open_p0_incidents",
+        CheckStatus.BLOCKED,
+        ReasonCode.OPEN_P0_INCIDENTS,
+        f"{count} P0 incident(s) open or investigating",
+        count=count,
+        incident_ids=[r[0] for r in rows],
+    )
+
+
+async def check_overdue_pages(ctx: CheckContext) -> OpsCheck:
+    """Active P0s whose PagerDuty trigger (for their current reopen generation) is still not
+    delivered OPS_PAGE_OVERDUE_SECONDS after they opened (or were reopened)."""
+    policy = ctx.settings.ESCALATION_PAGERDUTY.get("P0", "never")
+    if policy != "immediate":
+        return ok("overdue_pages", note=f"P0 pages are '{policy}', not immediate: not checked")
+    reopens = and_(IncidentEvent.incident_id == Incident.id, IncidentEvent.kind == REOPEN)
+    generation = select(func.count()).where(reopens).scalar_subquery()
+    last_reopen = select(func.max(IncidentEvent.at)).where(reopens).scalar_subquery()
+    since = func.coalesce(last_reopen, Incident.created_at)
+    delivered = exists().where(
+        Delivery.incident_id == Incident.id,
+        Delivery.channel == "pagerduty",
+        Delivery.event == "trigger",
+        Delivery.state == "delivered",
+        Delivery.generation == generation,
+    )
+    cutoff = ctx.now - timedelta(seconds=ctx.settings.OPS_PAGE_OVERDUE_SECONDS)
+    rows = (
+        await ctx.session.execute(
+            select(Incident.id, func.count().over())
+            .where(_active_p0(), since < cutoff, ~delivered)
+            .order_by(Incident.created_at)
+            .limit(LISTED_IDS)
+        )
+    ).all()
+    if not rows:
+        return ok("overdue_pages", overdue_after_seconds=ctx.settings.OPS_PAGE_OVERDUE_SECONDS)
+    count = int(rows[0][1])
+    configured = ctx.settings.PAGERDUTY_ROUTING_KEY is not None
+    return problem(
+        "overdue_pages",
+        CheckStatus.BLOCKED,
+        ReasonCode.OVERDUE_PAGES,
+        f"{count} P0 page(s) not delivered {ctx.settings.OPS_PAGE_OVERDUE_SECONDS} s after "
+        "the incident opened" + ("" if configured else " (PAGERDUTY_ROUTING_KEY is not set)"),
+        count=count,
+        incident_ids=[r[0] for r in rows],
+        overdue_after_seconds=ctx.settings.OPS_PAGE_OVERDUE_SECONDS,
+    )
+
+
+async def check_self_test(ctx: CheckContext) -> OpsCheck:
+    latest = (
+        await ctx.session.execute(
+            select(PushSelfTest.decision, PushSelfTest.asof)
+            .order_by(PushSelfTest.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    if latest is None:
+        return ok("self_test", note="no push self-test has run")
+    decision, asof = latest
+    if decision != "SELF_TEST_PASS":
+        return problem(
+            "self_test",
+            CheckStatus.WARN,
+            ReasonCode.SELF_TEST_FAILING,
+            f"the latest push self-test ({asof.isoformat()}) is {decision}",
+            asof=asof.isoformat(),
+        )
+    return ok("self_test", asof=asof.isoformat())
+
+
+async def check_stale_incidents(ctx: CheckContext) -> OpsCheck:
+    rows = (
+        await ctx.session.execute(
+            select(Incident.id, func.count().over())
+            .where(Incident.stale.is_(True), Incident.status.in_(ACTIVE_STATUSES))
+            .order_by(Incident.created_at)
+            .limit(LISTED_IDS)
+        )
+    ).all()
+    if not rows:
+        return ok("stale_incidents", count=0)
+    count = int(rows[0][1])
+    return problem(
+        "stale_incidents",
+        CheckStatus.WARN,
+        ReasonCode.STALE_INCIDENTS,
+        f"{count} active incident(s) whose alert stopped arriving (stale)",
+        count=count,
+        incident_ids=[r[0] for r in rows],
+    )
+
+
+# Order is the order of the report. Heartbeats (HEARTBEAT_MISSING) join here once they exist.
+CHECKS: list[OpsCheckSpec] = [
+    OpsCheckSpec("database", check_database),
+    OpsCheckSpec("emergency_stop", check_emergency_stop),
+    OpsCheckSpec("open_p0_incidents", check_open_p0),
+    OpsCheckSpec("overdue_pages", check_overdue_pages),
+    OpsCheckSpec("self_test", check_self_test),
+    OpsCheckSpec("stale_incidents", check_stale_incidents),
+]
