@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Installs the real peers the suite drives (Debian packages): Alertmanager and Prometheus.
+# Installs the real peers and tools the suite drives (Debian packages): Alertmanager, Prometheus,
+# and for scripts/daily_ops.sh: shellcheck (its lint test), curl and jq (what it runs on).
 # Under CI=true a peer that cannot be installed is an error; elsewhere the tests skip and say why.
 set -uo pipefail
 
 want=()
 command -v prometheus-alertmanager >/dev/null 2>&1 || want+=(prometheus-alertmanager)
 command -v prometheus >/dev/null 2>&1 || want+=(prometheus)
+command -v shellcheck >/dev/null 2>&1 || want+=(shellcheck)
+command -v curl >/dev/null 2>&1 || want+=(curl)
+command -v jq >/dev/null 2>&1 || want+=(jq)
 [ "${#want[@]}" -eq 0 ] && exit 0
 
 fail() {

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -71,10 +73,12 @@ class FakeTelegram:
 
     async def _handle(self, request: Request) -> Response:
         token, method = request.path_params["token"], request.path_params["method"]
+        raw = await request.body()
         try:
-            body = await request.json()
+            body = json.loads(raw) if raw else {}
         except ValueError:
-            body = dict(await request.form())
+            # The Bot API also takes form posts (what curl --data-urlencode sends).
+            body = dict(parse_qsl(raw.decode(), keep_blank_values=True))
         record = Recorded(method, request.url.path, dict(body))
         with self._lock:
             self.requests.append(record)
