@@ -14,19 +14,16 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.clock import Clock, day_key
-from app.core.files import snapshot_name, write_json_atomic, write_snapshot_named
+from app.core.clock import Clock
 from app.core.redact import redact
 from app.core.settings import Settings
 from app.push import incident_claims as claims
 from app.push.gates import read_gate
 from app.push.incident_models import IncidentPushRecord
+from app.push.incident_record import INCIDENT_PUSHES, IncidentDeps, Outcome, record_push
 from app.push.incident_schemas import (
     KIND_TABLE,
     STEP_LABELS,
@@ -40,8 +37,7 @@ from app.push.incident_schemas import (
     SendReceipt,
 )
 from app.push.incident_slack import post_to_slack
-from app.push.paths import INCIDENT_LATEST, INCIDENT_SNAPSHOTS, PushPaths
-from app.push.telegram import TelegramClient, TelegramResult
+from app.push.telegram import TelegramResult
 from app.utils.push_formatter import RenderedMessage, render_incident
 
 log = logging.getLogger(__name__)
@@ -51,36 +47,12 @@ ERROR_MAX = 300
 
 
 @dataclass(frozen=True)
-class IncidentDeps:
-    """What a send needs besides its session; the route and the follow-up task build it."""
-
-    settings: Settings
-    telegram: TelegramClient
-    paths: PushPaths
-    clock: Clock
-
-
-@dataclass(frozen=True)
 class PushFailure:
     """A Telegram failure the caller must report as one PUSH_FAILED push (never for one)."""
 
     kind: IncidentKind
     step: str | None
     error: str
-
-
-@dataclass
-class _Outcome:
-    reason: DeliveryReason
-    actual: DeliveryActual
-    receipt: SendReceipt | None = None
-    error_class: str | None = None
-    error: str | None = None
-    slack_status: str | None = None
-
-    @property
-    def result(self) -> Literal["OK", "FAILED"]:
-        return "FAILED" if self.reason is DeliveryReason.TELEGRAM_FAILED else "OK"
 
 
 def render(settings: Settings, request: IncidentRequest) -> RenderedMessage:
@@ -118,8 +90,8 @@ async def send_incident(
     key = claims.idempotency_key(request.kind, now, settings.TIMEZONE)
     rendered = render(settings, request)
     if request.mode is IncidentMode.TEST:
-        outcome = _Outcome(DeliveryReason.TEST_MODE, DeliveryActual.CONSOLE_SIMULATED)
-        return await _record(session, deps, request, key, rendered, now, outcome, None), None
+        outcome = Outcome(DeliveryReason.TEST_MODE, DeliveryActual.CONSOLE_SIMULATED)
+        return await record_push(session, deps, request, key, rendered, now, outcome, None), None
 
     claim, record = await claims.current(session, key, claims.TELEGRAM)
     if claim is not None and claim.state == "delivered":
@@ -128,10 +100,10 @@ async def send_incident(
         stopped = (await read_gate(session)).emergency_stop
     if stopped or not _has_secrets(settings):
         reason = DeliveryReason.EMERGENCY_STOP if stopped else DeliveryReason.NO_SECRETS
-        outcome = _Outcome(reason, DeliveryActual.CONSOLE_SIMULATED)
+        outcome = Outcome(reason, DeliveryActual.CONSOLE_SIMULATED)
         if not stopped and request.kind is IncidentKind.PUSH_FAILED:
             outcome.slack_status = await _slack(session, deps, request, key, rendered.plain)
-        return await _record(session, deps, request, key, rendered, now, outcome, None), None
+        return await record_push(session, deps, request, key, rendered, now, outcome, None), None
 
     owner = _owner()
     lease = settings.PUSH_SEND_LEASE_SECONDS
@@ -153,7 +125,7 @@ async def send_incident(
     outcome = _telegram_outcome(result, deps.clock)
     if request.kind is IncidentKind.PUSH_FAILED:
         outcome.slack_status = await _slack(session, deps, request, key, rendered.plain)
-    answer = await _record(session, deps, request, key, rendered, now, outcome, owner)
+    answer = await record_push(session, deps, request, key, rendered, now, outcome, owner)
     failure = None
     if not result.ok and request.kind is not IncidentKind.PUSH_FAILED:
         # PUSH_FAILED never raises another PUSH_FAILED: one follow-up, never a loop.
@@ -178,12 +150,12 @@ async def _telegram(deps: IncidentDeps, rendered: RenderedMessage) -> TelegramRe
     return result
 
 
-def _telegram_outcome(result: TelegramResult, clock: Clock) -> _Outcome:
+def _telegram_outcome(result: TelegramResult, clock: Clock) -> Outcome:
     message_id = result.result.get("message_id")
     if result.ok and isinstance(message_id, int):
         receipt = SendReceipt(message_id=message_id, sent_at=clock.now())
-        return _Outcome(DeliveryReason.DELIVERED, DeliveryActual.TELEGRAM, receipt)
-    return _Outcome(
+        return Outcome(DeliveryReason.DELIVERED, DeliveryActual.TELEGRAM, receipt)
+    return Outcome(
         DeliveryReason.TELEGRAM_FAILED,
         DeliveryActual.TELEGRAM,
         error_class=redact(result.error_class or "TelegramError"),
@@ -230,6 +202,7 @@ def _skipped(
 ) -> IncidentSendAnswer:
     document = IncidentPushV1.model_validate(record.document) if record is not None else None
     log.info("incident push skipped", extra={"idempotency_key": key, "why": why.value})
+    INCIDENT_PUSHES.labels(request.kind.value, why.value).inc()
     return IncidentSendAnswer(
         result="OK",
         skipped=True,
@@ -239,106 +212,4 @@ def _skipped(
         delivery_reason=why,
         send_receipt=document.send_receipt if document else None,
         snapshot_ref=document.snapshot_ref if document else None,
-    )
-
-
-async def _record(
-    session: AsyncSession,
-    deps: IncidentDeps,
-    request: IncidentRequest,
-    key: str,
-    rendered: RenderedMessage,
-    now: datetime,
-    outcome: _Outcome,
-    owner: str | None,
-) -> IncidentSendAnswer:
-    """Store the push (settling our claim with it), then write the snapshot and latest file."""
-    push_id = str(uuid.uuid4())
-    zone = deps.settings.TIMEZONE
-    local = now.astimezone(ZoneInfo(zone))
-    stem = f"incident_{request.kind.value}"
-    predicted = f"{INCIDENT_SNAPSHOTS}/{snapshot_name(stem, local)}"
-
-    def document(snapshot_ref: str) -> IncidentPushV1:
-        return IncidentPushV1(
-            asof=now,
-            idempotency_key=key,
-            kind=request.kind,
-            severity=KIND_TABLE[request.kind].severity,
-            step=request.step,
-            message=rendered.plain,
-            reason=request.reason,
-            delivery_actual=outcome.actual,
-            send_receipt=outcome.receipt,
-            snapshot_ref=snapshot_ref,
-            evidence_refs=[INCIDENT_LATEST],
-        )
-
-    written: list[IncidentPushV1] = []
-
-    def build(name: str) -> IncidentPushV1:
-        written.append(document(f"{INCIDENT_SNAPSHOTS}/{name}"))
-        return written[-1]
-
-    try:
-        write_snapshot_named(deps.paths.abs(INCIDENT_SNAPSHOTS), stem, local, build)
-    except OSError:
-        # The notice is what matters; a full disk must not turn a delivered push into a 500
-        # (the caller would fall back and notify twice).
-        log.exception("incident snapshot not written", extra={"idempotency_key": key})
-    doc = written[-1] if written else document(predicted)
-    async with session.begin():
-        if owner is not None:
-            settled = await claims.settle(
-                session,
-                key=key,
-                channel=claims.TELEGRAM,
-                owner=owner,
-                delivered=outcome.receipt is not None,
-                push_id=push_id,
-                error=outcome.error,
-                now=deps.clock.now(),
-            )
-            if not settled:
-                log.error("incident claim lost during send", extra={"idempotency_key": key})
-        session.add(
-            IncidentPushRecord(
-                id=push_id,
-                asof=now,
-                day=day_key(now, zone),
-                kind=request.kind.value,
-                mode=request.mode.value,
-                idempotency_key=key,
-                delivery_actual=outcome.actual.value,
-                delivery_reason=outcome.reason.value,
-                result=outcome.result,
-                telegram_message_id=outcome.receipt.message_id if outcome.receipt else None,
-                error_class=outcome.error_class,
-                error_message_sanitized=outcome.error,
-                slack_status=outcome.slack_status,
-                document=doc.model_dump(mode="json"),
-            )
-        )
-    try:
-        write_json_atomic(deps.paths.abs(INCIDENT_LATEST), doc)
-    except OSError:
-        log.exception("incident latest not written", extra={"idempotency_key": key})
-    log.info(
-        "incident push",
-        extra={
-            "idempotency_key": key,
-            "mode": request.mode.value,
-            "delivery_actual": outcome.actual.value,
-            "why": outcome.reason.value,
-        },
-    )
-    return IncidentSendAnswer(
-        result=outcome.result,
-        skipped=False,
-        kind=request.kind,
-        idempotency_key=key,
-        delivery_actual=outcome.actual,
-        delivery_reason=outcome.reason,
-        send_receipt=outcome.receipt,
-        snapshot_ref=doc.snapshot_ref,
     )

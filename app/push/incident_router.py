@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.auth import OperatorOrScriptAuth, ReadAuth
 from app.core.db import SessionDep
 from app.core.errors import AppError, NotFound, Unprocessable
-from app.push.incident_push import IncidentDeps, PushFailure, send_incident
+from app.push.incident_push import PushFailure, send_incident
 from app.push.incident_read import latest_push, list_pushes
+from app.push.incident_record import IncidentDeps
 from app.push.incident_schemas import (
     IncidentKind,
     IncidentMode,

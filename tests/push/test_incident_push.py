@@ -138,6 +138,8 @@ async def test_one_delivered_push_per_kind_per_day_in_timezone(
     assert again["delivery_reason"] == "ALREADY_DELIVERED"
     assert again["idempotency_key"] == first["idempotency_key"]
     assert again["send_receipt"] == first["send_receipt"]
+    metrics = (await client.get("/metrics")).text
+    assert 'incident_pushes_total{kind="BACKEND_DOWN",outcome="ALREADY_DELIVERED"}' in metrics
     other = (await push(client, kind="OPS_BLOCKED", step="Step3")).json()
     assert other["skipped"] is False  # the key is per kind
     assert len(telegram.sent()) == 2
