@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.settings import Settings
 from app.incidents.models import ACTIVE_STATUSES, Incident, IncidentEvent, Priority
-from app.incidents.pipeline_models import Delivery
 from app.ops.schemas import CheckStatus, OpsCheck, OpsReason, ReasonCode
 from app.push.models import PushGate, PushSelfTest
+from app.response.models import Delivery
 
 LISTED_IDS = 10  # incident ids named in a check's detail
 REOPEN = "reopen"  # the timeline kind of an operator's reopen: it starts a new page generation

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import FixedClock
 from app.core.settings import Settings, load_settings
 from app.incidents.models import Incident, IncidentEvent, IncidentStatus, Priority
-from app.incidents.pipeline_models import Delivery
 from app.main import create_app
 from app.ops.checks import CHECKS, CheckContext, OpsCheckSpec
 from app.ops.schemas import OpsCheck
 from app.ops.summary import build_summary
 from app.push import paths as P
 from app.push.models import PushSelfTest
+from app.response.models import Delivery
 from tests.conftest import TOKENS, bearer
 from tests.fakes.server import free_port
 
