@@ -27,7 +27,7 @@ Settings (environment variables):
   OPS_TOKEN_FILE         file holding OPS_SCRIPT_TOKEN (mode 600 or stricter)
                                                  [$OPS_DATA_DIR/state/secrets/ops_script_token]
   TELEGRAM_ENV_FILE      telegram.env with TELEGRAM_BOT_TOKEN= and TELEGRAM_CHAT_ID= lines
-                         (mode 600 or stricter, owned by you; never sourced, only parsed)
+                         (mode 600 or stricter, owned by you or root; parsed, never sourced)
                                                  [$OPS_DATA_DIR/state/secrets/telegram.env]
   TELEGRAM_API_BASE      Telegram Bot API base URL for the fallback [https://api.telegram.org]
   LIVE_CYCLE_URL         live-cycle endpoint: absolute URL or a path under OPS_BASE_URL;
@@ -40,7 +40,8 @@ Settings (environment variables):
   OPS_HEALTH_TIMEOUT     seconds per /health attempt                                     [5]
   OPS_HEALTH_ATTEMPTS    /health attempts before the backend counts as down             [3]
   OPS_HEALTH_RETRY_DELAY seconds between /health attempts                               [2]
-  OPS_API_TIMEOUT        seconds per API call (an incident push may retry Telegram)    [90]
+  OPS_API_TIMEOUT        seconds per API call (above the backend's worst Telegram send)
+                                                                                     [150]
   OPS_TELEGRAM_TIMEOUT   seconds for the fallback's Telegram call                      [20]
 
 Exit codes:
@@ -74,7 +75,7 @@ OPS_INCIDENT_MODE=${OPS_INCIDENT_MODE:-normal}
 OPS_HEALTH_TIMEOUT=${OPS_HEALTH_TIMEOUT:-5}
 OPS_HEALTH_ATTEMPTS=${OPS_HEALTH_ATTEMPTS:-3}
 OPS_HEALTH_RETRY_DELAY=${OPS_HEALTH_RETRY_DELAY:-2}
-OPS_API_TIMEOUT=${OPS_API_TIMEOUT:-90}
+OPS_API_TIMEOUT=${OPS_API_TIMEOUT:-150}
 OPS_TELEGRAM_TIMEOUT=${OPS_TELEGRAM_TIMEOUT:-20}
 
 INCIDENT_LATEST=reports/ops/push/incident/latest/incident_latest.json
@@ -132,12 +133,14 @@ api() {
 # "HTTP 503 - database unavailable": what a failed call came to, for a push's reason.
 failure_reason() {
   local detail
-  detail=$(jq -r '.detail // empty | tostring' <<<"$HTTP_BODY" 2>/dev/null || true)
+  detail=$(jq -r 'if .detail then .detail | tostring
+    elif .database then "status \(.status // "?"), database \(.database)" else empty end' \
+    <<<"$HTTP_BODY" 2>/dev/null || true)
   [ -n "$detail" ] || detail=${HTTP_ERROR:-${HTTP_BODY:0:200}}
   scrub "HTTP $HTTP_CODE - ${detail:-no detail}"
 }
 
-# A secrets file must be a regular file owned by us, with no group or other permissions.
+# A secrets file must be a regular file owned by us (or root), with no group or other access.
 check_private() {
   local file=$1 mode owner
   [ -f "$file" ] || { printf 'missing: %s' "$file"; return 1; }
@@ -147,8 +150,8 @@ check_private() {
     printf 'refused: %s is mode %s, readable by others (chmod 600 it)' "$file" "$mode"
     return 1
   fi
-  if [ "$owner" != "$(id -u)" ]; then
-    printf 'refused: %s is not owned by uid %s' "$file" "$(id -u)"
+  if [ "$owner" != "$(id -u)" ] && [ "$owner" != 0 ]; then
+    printf 'refused: %s is owned by uid %s, not by you (uid %s) or root' "$file" "$owner" "$(id -u)"
     return 1
   fi
 }

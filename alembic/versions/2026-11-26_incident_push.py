@@ -1,7 +1,7 @@
 """incident pushes: the day's claims per key and channel, and every push made
 
-Revision ID: 0007_incident_push
-Revises: 0006_merge_heads
+Revision ID: 0008_incident_push
+Revises: 0007_push_unconfirmed
 Create Date: 2026-11-26
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007_incident_push"
-down_revision: str | None = "0006_merge_heads"
+revision: str = "0008_incident_push"
+down_revision: str | None = "0007_push_unconfirmed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

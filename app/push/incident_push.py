@@ -127,9 +127,11 @@ async def send_incident(
         outcome.slack_status = await _slack(session, deps, request, key, rendered.plain)
     answer = await record_push(session, deps, request, key, rendered, now, outcome, owner)
     failure = None
-    if not result.ok and request.kind is not IncidentKind.PUSH_FAILED:
+    if outcome.receipt is None and request.kind is not IncidentKind.PUSH_FAILED:
         # PUSH_FAILED never raises another PUSH_FAILED: one follow-up, never a loop.
         detail = f"{outcome.error_class} (HTTP {result.http_status}): {outcome.error}"
+        if outcome.reason is DeliveryReason.TELEGRAM_UNCONFIRMED:
+            detail = f"unconfirmed, it may have arrived: {detail}"
         failure = PushFailure(request.kind, request.step, detail[:ERROR_MAX])
     return answer, failure
 
@@ -155,8 +157,11 @@ def _telegram_outcome(result: TelegramResult, clock: Clock) -> Outcome:
     if result.ok and isinstance(message_id, int):
         receipt = SendReceipt(message_id=message_id, sent_at=clock.now())
         return Outcome(DeliveryReason.DELIVERED, DeliveryActual.TELEGRAM, receipt)
+    # No answer after the request left: Telegram may have posted it. Like the outbox sender,
+    # never repeat it (no idempotency key at Telegram): the day's key counts as used.
+    unknown = result.outcome_unknown
     return Outcome(
-        DeliveryReason.TELEGRAM_FAILED,
+        DeliveryReason.TELEGRAM_UNCONFIRMED if unknown else DeliveryReason.TELEGRAM_FAILED,
         DeliveryActual.TELEGRAM,
         error_class=redact(result.error_class or "TelegramError"),
         error=redact(result.error_message or "no detail")[:ERROR_MAX],

@@ -115,7 +115,7 @@ async def record_push(
                 key=key,
                 channel=claims.TELEGRAM,
                 owner=owner,
-                delivered=outcome.receipt is not None,
+                delivered=outcome.reason is not DeliveryReason.TELEGRAM_FAILED,
                 push_id=push_id,
                 error=outcome.error,
                 now=deps.clock.now(),

@@ -48,6 +48,7 @@ class DeliveryReason(StrEnum):
     EMERGENCY_STOP = "EMERGENCY_STOP"  # the push gate's emergency stop is on
     NO_SECRETS = "NO_SECRETS"  # TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID unset
     TELEGRAM_FAILED = "TELEGRAM_FAILED"  # Telegram refused or was unreachable; key released
+    TELEGRAM_UNCONFIRMED = "TELEGRAM_UNCONFIRMED"  # sent, no answer: key used, never repeated
     ALREADY_DELIVERED = "ALREADY_DELIVERED"  # the day's key was used by an earlier push
     IN_FLIGHT = "IN_FLIGHT"  # another caller holds the day's claim right now
 

@@ -401,9 +401,12 @@ class ScriptedBackend:
     """/health is fine; the summary fails; the incident route answers `send_status`."""
 
     send_status: int = 200
+    database: str = "connected"
     sends: list[dict[str, str]] = field(default_factory=list)
 
     async def health(self, request: Request) -> JSONResponse:
+        if self.database != "connected":
+            return JSONResponse({"status": "unhealthy", "database": self.database}, 503)
         return JSONResponse({"status": "healthy", "database": "connected"})
 
     async def summary(self, request: Request) -> JSONResponse:
@@ -475,3 +478,15 @@ def test_summary_error_is_ops_failed_and_a_refused_push_falls_back(
         assert "fallback: OPS_FAILED already sent today" in result.stdout
         assert len(telegram.requests) == 1
     assert ops.leaks() == []
+
+
+def test_health_503_is_backend_down(ops: Ops, telegram: FakeTelegram) -> None:
+    backend = ScriptedBackend(database="disconnected")
+    with serve_in_thread(backend.app()) as base:
+        result = ops.run(OPS_BASE_URL=base)
+    assert result.returncode == 3, result.stdout
+    reason = "HTTP 503 - status unhealthy, database disconnected"
+    assert f"Step2 health: FAILED after 2 attempts ({reason})" in result.stdout
+    assert ops.latest()["reason"] == reason
+    assert kinds_sent(telegram) == ["BACKEND_DOWN"]
+    assert backend.sends == []

@@ -220,6 +220,23 @@ async def test_failed_delivery_releases_the_key_and_raises_one_push_failed(
     assert not [t for t in texts if BOT_TOKEN.split(":")[1] in t]
 
 
+async def test_unanswered_send_uses_the_key_and_is_never_repeated(
+    client: httpx.AsyncClient, telegram: FakeTelegram, slack: FakeSlack, sleeps: list[float]
+) -> None:
+    telegram.always = "hang"  # the request left; no answer comes back in time
+    answer = (await push(client)).json()
+    assert (answer["result"], answer["delivery_reason"]) == ("OK", "TELEGRAM_UNCONFIRMED")
+    assert answer["send_receipt"] is None
+    assert len(telegram.requests) == 2  # the push and its PUSH_FAILED follow-up, once each
+    page = (await client.get("/api/push/incident", headers=OP)).json()
+    failed = page["items"][0]
+    assert failed["document"]["reason"].startswith("BACKEND_DOWN push failed: unconfirmed")
+    assert failed["slack_status"] == "delivered"
+    again = (await push(client)).json()
+    assert (again["skipped"], again["delivery_reason"]) == (True, "ALREADY_DELIVERED")
+    assert len(telegram.requests) == 2
+
+
 async def test_history_newest_first_filters_and_pages(
     client: httpx.AsyncClient, telegram: FakeTelegram, clock: FixedClock, data_dir: Path
 ) -> None:
