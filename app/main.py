@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="ops-backend", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or get_settings()
     app.state.clock = clock or Clock()
-    app.state.scrape_hooks = []  # async (app) -> None, run before each /metrics scrape
+    app.state.scrape_hooks = []  # core.deps.ScrapeHook: run before each /metrics scrape
     install_error_handlers(app)
     # Outermost last: request id → metrics → last-resort 500 → guard (NUL, auth, body limit).
     app.add_middleware(RequestGuard, fastapi_app=app)

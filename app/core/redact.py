@@ -95,3 +95,9 @@ def redact_value(value: Any) -> Any:
 def looks_secret(text: str) -> bool:
     """True when `text` carries a configured secret or a token-shaped string."""
     return redact(text) != text
+
+
+def error_text(exc: BaseException, limit: int = 500, extra_secrets: Iterable[str] = ()) -> str:
+    """`"<ExceptionClass>: <message>"`, redacted and cut to `limit`: how an exception is
+    stored (timeline, diagnostics, remediation records) or logged."""
+    return redact(f"{type(exc).__name__}: {exc}", extra_secrets)[:limit]

@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.deps import (
+    EngineDep,
+    SchemaHeadsDep,
+    ScrapeHooksDep,
+    SessionmakerDep,
+    SettingsDep,
+)
 from app.core.metrics import render_metrics
+from app.core.settings import Settings
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -26,29 +34,27 @@ async def _db_revision(engine: AsyncEngine, timeout: float) -> list[str]:
     return await asyncio.wait_for(probe(), timeout)
 
 
-async def _db_ok(request: Request) -> tuple[bool, list[str]]:
-    settings = request.app.state.settings
+async def _db_ok(engine: AsyncEngine, settings: Settings) -> tuple[bool, list[str]]:
     try:
-        return True, await _db_revision(request.app.state.engine, settings.DATABASE_TIMEOUT_SECONDS)
+        return True, await _db_revision(engine, settings.DATABASE_TIMEOUT_SECONDS)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.warning("database check failed", extra={"error_class": type(exc).__name__})
         return False, []
 
 
 @router.get("/health")
-async def health(request: Request) -> JSONResponse:
+async def health(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
     """`{"status": "healthy", "database": "connected"}`, or 503 with `disconnected`."""
-    ok, _ = await _db_ok(request)
+    ok, _ = await _db_ok(engine, settings)
     if ok:
         return JSONResponse({"status": "healthy", "database": "connected"})
     return JSONResponse({"status": "unhealthy", "database": "disconnected"}, status_code=503)
 
 
 @router.get("/ready")
-async def ready(request: Request) -> JSONResponse:
+async def ready(engine: EngineDep, settings: SettingsDep, expected: SchemaHeadsDep) -> JSONResponse:
     """Ready when the database answers and its schema is at the code's migration head."""
-    ok, revision = await _db_ok(request)
-    expected = request.app.state.schema_heads
+    ok, revision = await _db_ok(engine, settings)
     body = {
         "ready": ok and revision == expected,
         "database": "connected" if ok else "disconnected",
@@ -59,11 +65,11 @@ async def ready(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(hooks: ScrapeHooksDep, sessionmaker: SessionmakerDep) -> Response:
     """Prometheus text format; scrape hooks refresh DB-derived gauges first."""
-    for hook in request.app.state.scrape_hooks:
+    for hook in hooks:
         try:
-            await hook(request.app)
+            await hook(sessionmaker)
         except Exception:  # a gauge refresh must never break the scrape
             log.exception("metrics scrape hook failed")
     payload, content_type = render_metrics()

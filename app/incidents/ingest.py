@@ -14,11 +14,10 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from app.incidents.alertmanager import ParsedAlert
-
-Outcome = Literal["created", "updated", "resolved", "ignored", "rejected"]
+from app.incidents.schemas import AlertOutcome as Outcome
 
 _INGEST_SQL = """
 WITH input AS (

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app.incidents import service
 from app.incidents.batcher import IngestBatcher
+from app.incidents.deps import set_ingest_batcher
 from app.incidents.metrics import refresh_gauges
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,14 @@ async def _maintenance_loop(app: FastAPI) -> None:
 async def incidents_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     app.state.scrape_hooks.append(refresh_gauges)
-    app.state.ingest_batcher = IngestBatcher(
+    batcher = IngestBatcher(
         app.state.engine,
         app.state.clock,
         list(settings.PIPELINE_PRIORITIES),
         lanes=settings.WEBHOOK_INGEST_LANES,
         max_alerts=settings.WEBHOOK_BATCH_MAX_ALERTS,
     )
+    set_ingest_batcher(app, batcher)
     task = asyncio.create_task(_maintenance_loop(app), name="incident-maintenance")
     try:
         yield
@@ -50,4 +52,4 @@ async def incidents_lifespan(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await app.state.ingest_batcher.close()
+        await batcher.close()

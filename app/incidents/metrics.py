@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.incidents.models import ACTIVE_STATUSES, Incident, Priority
 
@@ -28,9 +28,9 @@ WEBHOOK_LATENCY = Histogram(
 )
 
 
-async def refresh_gauges(app: FastAPI) -> None:
+async def refresh_gauges(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Scrape hook: count active incidents from PostgreSQL, the one source of truth."""
-    async with app.state.sessionmaker() as session:
+    async with sessionmaker() as session:
         rows = await session.execute(
             select(Incident.priority, func.count(), func.count().filter(Incident.stale))
             .where(Incident.status.in_(ACTIVE_STATUSES))

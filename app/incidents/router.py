@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 
 from app.core.auth import OperatorAuth, OperatorOrScriptAuth, ReadAuth
 from app.core.db import SessionDep
+from app.core.deps import ClockDep, EngineDep, SettingsDep
 from app.incidents import service
+from app.incidents.deps import PipelineDep
 from app.incidents.metrics import INCIDENTS_CREATED
 from app.incidents.models import IncidentStatus, Priority
 from app.incidents.schemas import (
@@ -81,24 +83,20 @@ async def get_incident(incident_id: str, session: SessionDep, _: ReadAuth) -> In
 @router.post("", response_model=CreateAnswer, status_code=201)
 async def create_incident(
     body: IncidentCreate,
-    request: Request,
     who: OperatorOrScriptAuth,
     background: BackgroundTasks,
+    engine: EngineDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    pipeline: PipelineDep,
 ) -> JSONResponse:
     """Open an incident without Alertmanager; a repeated `dedup_key` answers 200 `updated`."""
-    result = await service.create_incident(
-        request.app.state.engine,
-        body,
-        request.app.state.settings,
-        request.app.state.clock.now(),
-        who.name,
-    )
+    result = await service.create_incident(engine, body, settings, clock.now(), who.name)
     assert result.incident_id is not None  # a firing alert always lands on an incident
     if result.outcome == "created":
         INCIDENTS_CREATED.labels(result.priority).inc()
-        runner = getattr(request.app.state, "pipeline_runner", None)
-        if result.pipeline and runner is not None:
-            background.add_task(runner.kick, [result.incident_id])
+        if result.pipeline and pipeline is not None:
+            background.add_task(pipeline.kick, [result.incident_id])
     answer = CreateAnswer(incident_id=result.incident_id, outcome=result.outcome)
     return JSONResponse(
         answer.model_dump(), status_code=201 if result.outcome == "created" else 200
@@ -109,10 +107,11 @@ async def create_incident(
 async def incident_action(
     incident_id: str,
     action: Literal["acknowledge", "resolve", "close", "reopen"],
-    request: Request,
     session: SessionDep,
     who: OperatorAuth,
     background: BackgroundTasks,
+    clock: ClockDep,
+    pipeline: PipelineDep,
     body: ActionIn | None = None,
 ) -> IncidentOut:
     """Operator action; 409 when the incident's status does not allow it."""
@@ -123,10 +122,9 @@ async def incident_action(
         action,
         actor=body.actor or who.name,
         note=body.note,
-        now=request.app.state.clock.now(),
+        now=clock.now(),
     )
-    runner = getattr(request.app.state, "pipeline_runner", None)
-    if runner is not None:
+    if pipeline is not None:
         # PagerDuty acknowledge/resolve/re-trigger follow the change now, not at the next sweep.
-        background.add_task(runner.sweep_once)
+        background.add_task(pipeline.sweep_once)
     return IncidentOut.model_validate(incident)

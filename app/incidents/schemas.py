@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.incidents.models import IncidentStatus, Priority
 
+# What one alert came to: the webhook answer, the ingest result and the metric label.
 AlertOutcome = Literal["created", "updated", "resolved", "ignored", "rejected"]
 
 

@@ -15,9 +15,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.auth import AlertmanagerAuth
+from app.core.deps import SettingsDep
 from app.core.errors import ServiceUnavailable
 from app.core.guard import BodyLimit
 from app.incidents.alertmanager import ParsedAlert, RejectedAlert, parse_payload
+from app.incidents.deps import IngestBatcherDep, PipelineDep
 from app.incidents.ingest import IngestResult, rejected
 from app.incidents.metrics import INCIDENTS_CREATED, WEBHOOK_ALERTS, WEBHOOK_LATENCY
 from app.incidents.schemas import AlertResult, WebhookAnswer
@@ -33,16 +35,20 @@ log = logging.getLogger(__name__)
     dependencies=[Depends(BodyLimit("WEBHOOK_MAX_BODY_BYTES"))],
 )
 async def receive_webhook(
-    request: Request, _: AlertmanagerAuth, background: BackgroundTasks
+    request: Request,
+    _: AlertmanagerAuth,
+    background: BackgroundTasks,
+    settings: SettingsDep,
+    batcher: IngestBatcherDep,
+    pipeline: PipelineDep,
 ) -> Response:
     """Alertmanager webhook (v4) or one bare alert object; one incident id per alert."""
     started = time.perf_counter()
-    settings = request.app.state.settings
     body = await request.body()
     parsed = parse_payload(body, settings.SEVERITY_PRIORITY_MAP, settings.DEFAULT_PRIORITY)
     alerts = [a for a in parsed if isinstance(a, ParsedAlert)]
     try:
-        stored = iter(await request.app.state.ingest_batcher.submit(alerts))
+        stored = iter(await batcher.submit(alerts))
     except (
         SQLAlchemyError,
         asyncpg.PostgresError,
@@ -71,9 +77,8 @@ async def receive_webhook(
     for priority, count in created.items():
         INCIDENTS_CREATED.labels(priority).inc(count)
     new = [r.incident_id for r in results if r.pipeline and r.incident_id]
-    runner = getattr(request.app.state, "pipeline_runner", None)
-    if new and runner is not None:
-        background.add_task(runner.kick, new)
+    if new and pipeline is not None:
+        background.add_task(pipeline.kick, new)
     WEBHOOK_LATENCY.observe(time.perf_counter() - started)
     answer = WebhookAnswer(
         incident_ids=[r.incident_id for r in results],

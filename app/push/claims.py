@@ -22,7 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.push.models import PushMessage
 from app.push.receipts import build_receipt, receipt_row
-from app.push.schemas import Decision, PushSendReceiptV1, PushType, SecretsStatus
+from app.push.schemas import (
+    Decision,
+    MessageStatus,
+    PushSendReceiptV1,
+    PushType,
+    SecretsStatus,
+)
 
 UNKNOWN_OUTCOME = "SendOutcomeUnknown"
 UNKNOWN_OUTCOME_MESSAGE = (
@@ -40,9 +46,9 @@ async def claim(
     """
     claimed = await session.scalar(
         update(PushMessage)
-        .where(PushMessage.id == message_id, PushMessage.status == "PENDING")
+        .where(PushMessage.id == message_id, PushMessage.status == MessageStatus.PENDING)
         .values(
-            status="SENDING",
+            status=MessageStatus.SENDING,
             claimed_until=now + timedelta(seconds=lease_seconds),
             claim_owner=owner,
             attempts=PushMessage.attempts + 1,
@@ -63,7 +69,7 @@ async def settle_abandoned(
     rows = (
         await session.execute(
             select(PushMessage.id, PushMessage.push_type)
-            .where(PushMessage.status == "SENDING", PushMessage.claimed_until < now)
+            .where(PushMessage.status == MessageStatus.SENDING, PushMessage.claimed_until < now)
             .order_by(PushMessage.seq)
             .with_for_update(skip_locked=True)
         )
@@ -85,7 +91,7 @@ async def settle_abandoned(
         await session.execute(
             update(PushMessage)
             .where(PushMessage.id == message_id)
-            .values(status="UNCONFIRMED", last_send_id=receipt.send_id)
+            .values(status=MessageStatus.UNCONFIRMED, last_send_id=receipt.send_id)
         )
         session.add(receipt_row(receipt))
         receipts.append(receipt)
@@ -101,7 +107,7 @@ async def record_outcome(
         .where(
             PushMessage.id == message_id,
             PushMessage.claim_owner == owner,
-            PushMessage.status.in_(("SENDING", "UNCONFIRMED")),
+            PushMessage.status.in_((MessageStatus.SENDING, MessageStatus.UNCONFIRMED)),
         )
         .values(claimed_until=None, claim_owner=None, **values)
         .returning(PushMessage.id)

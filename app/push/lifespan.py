@@ -7,14 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.push.deps import set_telegram
 from app.push.telegram import make_telegram_client
 
 
 @asynccontextmanager
 async def push_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Expose the client as `app.state.push_telegram` for the routes."""
+    """The client the routes get through `push.deps.TelegramDep`."""
     client = make_telegram_client(app.state.settings)
-    app.state.push_telegram = client
+    set_telegram(app, client)
     try:
         yield
     finally:

@@ -52,7 +52,7 @@ class PushMessage(Base):
     dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     # Set when the submitted text carried a secret-looking value (stored redacted).
     secret_suspected: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    status: Mapped[str] = mapped_column(String(20), server_default="PENDING")
+    status: Mapped[str] = mapped_column(String(20), server_default="PENDING")  # MessageStatus
     created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     claimed_until: Mapped[datetime | None] = mapped_column(TS)
     claim_owner: Mapped[str | None] = mapped_column(String(100))

@@ -25,6 +25,7 @@ from app.push.receipts import secrets_status, write_receipt_files
 from app.push.schemas import (
     Channel,
     GateMode,
+    MessageStatus,
     OutboxBlockedReason,
     OutboxMessage,
     OutboxSummary,
@@ -64,7 +65,7 @@ async def run_outbox(
         pending = (
             await session.scalars(
                 select(PushMessage)
-                .where(PushMessage.status == "PENDING")
+                .where(PushMessage.status == MessageStatus.PENDING)
                 .order_by(PushMessage.seq)
                 .limit(settings.PUSH_OUTBOX_MAX_MESSAGES)
             )

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from app.core.auth import OperatorAuth, OperatorOrScriptAuth, ReadAuth
 from app.core.db import SessionDep
+from app.core.deps import ClockDep, SettingsDep
 from app.core.errors import NotFound, Unprocessable
 from app.core.files import read_json
-from app.core.settings import Settings
 from app.push import gates
+from app.push.deps import PushPathsDep, TelegramDep
 from app.push.outbox import run_outbox
 from app.push.paths import (
     EVIDENCE_INDEX_LATEST,
@@ -30,13 +30,13 @@ from app.push.schemas import (
     Decision,
     GateUpdate,
     MessageCreate,
+    MessageStatus,
     PushOutboxV1,
     PushSelfTestV1,
     WindowOpen,
 )
 from app.push.self_test import run_self_test
 from app.push.send import run_send
-from app.push.telegram import TelegramClient
 
 router = APIRouter(prefix="/api/push", tags=["push"])
 
@@ -44,27 +44,8 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
-
-
-def _paths(request: Request) -> PushPaths:
-    return PushPaths(_settings(request).DATA_DIR)
-
-
-def _telegram(request: Request) -> TelegramClient:
-    client: TelegramClient = request.app.state.push_telegram
-    return client
-
-
-def _latest(request: Request, relative: str, what: str) -> dict[str, Any]:
-    document = read_json(_paths(request).abs(relative))
+def _latest(paths: PushPaths, relative: str, what: str) -> dict[str, Any]:
+    document = read_json(paths.abs(relative))
     if document is None:
         raise NotFound(f"no {what} yet")
     return document
@@ -72,11 +53,11 @@ def _latest(request: Request, relative: str, what: str) -> dict[str, Any]:
 
 @router.post("/messages", status_code=201)
 async def create_message(
-    body: MessageCreate, request: Request, response: Response, session: SessionDep, _: OperatorAuth
+    body: MessageCreate, response: Response, session: SessionDep, clock: ClockDep, _: OperatorAuth
 ) -> dict[str, Any]:
     """Queue a message; a repeated `dedup_key` answers 200 with the existing message id."""
     async with session.begin():
-        queued = await enqueue(session, now=_now(request), **body.model_dump())
+        queued = await enqueue(session, now=clock.now(), **body.model_dump())
     if not queued.created:
         response.status_code = 200
     return {"result": "OK", "message_id": queued.message_id, "created": queued.created}
@@ -86,7 +67,7 @@ async def create_message(
 async def get_messages(
     session: SessionDep,
     _: ReadAuth,
-    status: Annotated[str | None, Query(pattern="^(PENDING|SENDING|SENT|UNCONFIRMED)$")] = None,
+    status: MessageStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -95,72 +76,81 @@ async def get_messages(
 
 @router.post("/outbox/run")
 async def outbox_run(
-    request: Request, session: SessionDep, _: OperatorOrScriptAuth
+    session: SessionDep,
+    settings: SettingsDep,
+    paths: PushPathsDep,
+    clock: ClockDep,
+    _: OperatorOrScriptAuth,
 ) -> PushOutboxV1:
     """Record what would be sent (PUSH_OUTBOX_V1 + preview); sends nothing."""
-    outbox, _preview = await run_outbox(session, _settings(request), _paths(request), _now(request))
+    outbox, _preview = await run_outbox(session, settings, paths, clock.now())
     return outbox
 
 
 @router.get("/outbox/latest")
-async def outbox_latest(request: Request, _: ReadAuth) -> dict[str, Any]:
-    return _latest(request, OUTBOX_LATEST, "outbox run")
+async def outbox_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
+    return _latest(paths, OUTBOX_LATEST, "outbox run")
 
 
 @router.get("/preview/latest")
-async def preview_latest(request: Request, _: ReadAuth) -> dict[str, Any]:
-    return _latest(request, PREVIEW_LATEST, "preview (run the outbox first)")
+async def preview_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
+    return _latest(paths, PREVIEW_LATEST, "preview (run the outbox first)")
 
 
 @router.post("/self-test")
 async def self_test(
-    request: Request, session: SessionDep, _: OperatorOrScriptAuth
+    session: SessionDep,
+    settings: SettingsDep,
+    telegram: TelegramDep,
+    paths: PushPathsDep,
+    clock: ClockDep,
+    _: OperatorOrScriptAuth,
 ) -> PushSelfTestV1:
-    return await run_self_test(
-        session, _settings(request), _telegram(request), _paths(request), _now(request)
-    )
+    return await run_self_test(session, settings, telegram, paths, clock.now())
 
 
 @router.get("/self-test/latest")
-async def self_test_latest(request: Request, _: ReadAuth) -> dict[str, Any]:
-    return _latest(request, SELF_TEST_LATEST, "self-test")
+async def self_test_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
+    return _latest(paths, SELF_TEST_LATEST, "self-test")
 
 
-async def _gate_view(request: Request, session: SessionDep) -> dict[str, Any]:
+async def _gate_view(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> dict[str, Any]:
     async with session.begin():
         gate = await gates.read_gate(session)
         window = await gates.open_window_row(session)
-    chat = _settings(request).TELEGRAM_CHAT_ID
+    chat = settings.TELEGRAM_CHAT_ID
     configured = chat.get_secret_value() if chat is not None else None
-    return gates.gate_view(gate, window, _now(request), configured)
+    return gates.gate_view(gate, window, clock.now(), configured)
 
 
 @router.get("/gates")
-async def get_gates(request: Request, session: SessionDep, _: ReadAuth) -> dict[str, Any]:
-    return await _gate_view(request, session)
+async def get_gates(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, _: ReadAuth
+) -> dict[str, Any]:
+    return await _gate_view(session, settings, clock)
 
 
 @router.patch("/gates")
 async def patch_gates(
-    body: GateUpdate, request: Request, session: SessionDep, who: OperatorAuth
+    body: GateUpdate, session: SessionDep, settings: SettingsDep, clock: ClockDep, who: OperatorAuth
 ) -> dict[str, Any]:
-    await gates.update_gate(session, body, actor=who.name, now=_now(request))
-    return await _gate_view(request, session)
+    await gates.update_gate(session, body, actor=who.name, now=clock.now())
+    return await _gate_view(session, settings, clock)
 
 
 @router.post("/gates/window", status_code=201)
 async def open_window(
-    body: WindowOpen, request: Request, session: SessionDep, who: OperatorAuth
+    body: WindowOpen, session: SessionDep, clock: ClockDep, who: OperatorAuth
 ) -> dict[str, Any]:
-    window = await gates.open_window(session, body, actor=who.name, now=_now(request))
-    view = gates.window_view(window, _now(request))
+    window = await gates.open_window(session, body, actor=who.name, now=clock.now())
+    view = gates.window_view(window, clock.now())
     assert view is not None
     return view
 
 
 @router.delete("/gates/window")
-async def close_window(request: Request, session: SessionDep, who: OperatorAuth) -> dict[str, Any]:
-    closed = await gates.close_window(session, actor=who.name, now=_now(request))
+async def close_window(session: SessionDep, clock: ClockDep, who: OperatorAuth) -> dict[str, Any]:
+    closed = await gates.close_window(session, actor=who.name, now=clock.now())
     return {"result": "OK", "closed_window_id": closed}
 
 
@@ -173,14 +163,18 @@ async def gate_audit(
 
 @router.post("/send")
 async def send(
-    request: Request, session: SessionDep, _: OperatorOrScriptAuth, confirm: bool = False
+    session: SessionDep,
+    settings: SettingsDep,
+    telegram: TelegramDep,
+    paths: PushPathsDep,
+    clock: ClockDep,
+    _: OperatorOrScriptAuth,
+    confirm: bool = False,
 ) -> dict[str, Any]:
     """Send the latest outbox through the gates; one receipt per message."""
     if not confirm:
         raise Unprocessable("sending needs confirm=true")
-    receipts = await run_send(
-        session, _settings(request), _telegram(request), _paths(request), request.app.state.clock
-    )
+    receipts = await run_send(session, settings, telegram, paths, clock)
     counts: dict[str, int] = {}
     for receipt in receipts:
         counts[receipt.decision.value] = counts.get(receipt.decision.value, 0) + 1
@@ -192,8 +186,8 @@ async def send(
 
 
 @router.get("/send/latest")
-async def send_latest(request: Request, _: ReadAuth) -> dict[str, Any]:
-    return _latest(request, SEND_LATEST, "send receipt")
+async def send_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
+    return _latest(paths, SEND_LATEST, "send receipt")
 
 
 @router.get("/receipts")
@@ -219,5 +213,5 @@ async def receipts(
 
 
 @router.get("/evidence/latest")
-async def evidence_latest(request: Request, _: ReadAuth) -> dict[str, Any]:
-    return _latest(request, EVIDENCE_INDEX_LATEST, "evidence index")
+async def evidence_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
+    return _latest(paths, EVIDENCE_INDEX_LATEST, "evidence index")

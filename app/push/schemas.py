@@ -18,6 +18,16 @@ class PushType(StrEnum):
     INFO = "INFO"
 
 
+class MessageStatus(StrEnum):
+    """A queued message: PENDING -> SENDING (claimed by a sender) -> SENT, back to PENDING
+    after a failed send, or UNCONFIRMED when a send's outcome is unknown (never re-sent)."""
+
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    UNCONFIRMED = "UNCONFIRMED"
+
+
 class GateMode(StrEnum):
     MOCK_ONLY = "MOCK_ONLY"
     DRY_RUN = "DRY_RUN"

@@ -12,9 +12,6 @@ UNCONFIRMED, never re-sent (at-most-once; app/push/claims.py says why).
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
+from app.core.owner import make_owner
 from app.core.settings import Settings
 from app.push.claims import claim, record_outcome, settle_abandoned
 from app.push.evidence import evidence_refs_for_send, rebuild_index
@@ -38,7 +36,13 @@ from app.push.gates import (
 from app.push.models import PushMessage, PushOutboxItem, PushOutboxRun
 from app.push.paths import PushPaths
 from app.push.receipts import build_receipt, receipt_row, secrets_status, write_receipt_files
-from app.push.schemas import BlockedReason, Decision, PushSendReceiptV1, SecretsStatus
+from app.push.schemas import (
+    BlockedReason,
+    Decision,
+    MessageStatus,
+    PushSendReceiptV1,
+    SecretsStatus,
+)
 from app.push.telegram import TelegramClient, TelegramResult
 
 log = logging.getLogger(__name__)
@@ -131,7 +135,7 @@ async def _start(
                 .join(PushMessage, PushMessage.id == PushOutboxItem.message_id)
                 .where(
                     PushOutboxItem.outbox_id == latest,
-                    PushMessage.status.in_(("PENDING", "SENDING")),
+                    PushMessage.status.in_((MessageStatus.PENDING, MessageStatus.SENDING)),
                 )
                 .order_by(PushOutboxItem.position)
             )
@@ -162,7 +166,9 @@ async def _claim(
             status = await ctx.session.scalar(
                 select(PushMessage.status).where(PushMessage.id == candidate.message_id)
             )
-            if status != "PENDING":  # another sender holds or sent it: no gate is its reason
+            if (
+                status != MessageStatus.PENDING
+            ):  # another sender holds or sent it: no gate is its reason
                 return "claimed"
             snapshot, window_left = await _gates(ctx, now, share=True)
             reason = run_blocked_reason(snapshot, has_messages=True) or message_blocked_reason(
@@ -212,7 +218,7 @@ async def _finish(
         receipt = ctx.receipt(candidate, Decision.SENT, now=now, http_status=result.http_status)
         telegram_id = result.result.get("message_id")
         values: dict[str, object] = {
-            "status": "SENT",
+            "status": MessageStatus.SENT,
             "sent_at": now,
             "telegram_message_id": telegram_id if isinstance(telegram_id, int) else None,
         }
@@ -228,7 +234,9 @@ async def _finish(
             error_class=result.error_class,
             error_message=message,
         )
-        values = {"status": "UNCONFIRMED" if result.outcome_unknown else "PENDING"}
+        values = {
+            "status": MessageStatus.UNCONFIRMED if result.outcome_unknown else MessageStatus.PENDING
+        }
     values["last_send_id"] = receipt.send_id
     async with ctx.session.begin():
         # Fenced on our claim: a send that outlived its lease may have been taken over.
@@ -284,7 +292,7 @@ async def run_send(
         clock=clock,
         secrets=secrets_status(settings),
         refs=evidence_refs_for_send(paths),
-        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        owner=make_owner(),
     )
     started = clock.now()
     snapshot, candidates, settled = await _start(ctx, started)

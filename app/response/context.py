@@ -1,4 +1,5 @@
-"""Everything a pipeline run needs, built once per worker by the runtime."""
+"""Everything a pipeline run needs (settings, sessions, peers' clients, rules), built once per
+worker by `response.lifespan`; passed to every step as `deps`."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class PipelineDeps:
+class PipelineContext:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock

@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.incidents.lifecycle import transition
-from app.incidents.models import Incident, IncidentStatus
+from app.incidents.models import IncidentStatus
 from app.incidents.timeline import add_event
 from app.push.queue import enqueue_message
 from app.push.schemas import PushType
 from app.response.claims import lock_owned
-from app.response.context import PipelineDeps
+from app.response.context import PipelineContext
 from app.response.diagnostics.collect import collect
-from app.response.escalation import pagerduty, policy, slack
-from app.response.escalation.deliveries import delivered
-from app.response.escalation.send import deliver
+from app.response.escalation.escalate import notify, page
+from app.response.escalation.events import Escalated, PageEvent
 from app.response.remediation.execute import remediate
-from app.response.snapshot import IncidentView
+from app.response.remediation.outcome import RemediationStatus
+from app.response.snapshot import IncidentSnapshot
 
 # A new incident of these priorities queues one ALERT push (issue 5).
 ALERT_PRIORITIES = frozenset({"P0", "P1"})
@@ -33,7 +32,7 @@ class RetryLater(RuntimeError):
     """A step failed in a way worth another attempt (e.g. PagerDuty 5xx after all retries)."""
 
 
-async def _start(deps: PipelineDeps, incident_id: str, owner: str) -> IncidentView:
+async def _start(deps: PipelineContext, incident_id: str, owner: str) -> IncidentSnapshot:
     async with deps.sessionmaker() as session, session.begin():
         incident = await lock_owned(session, incident_id, owner)
         await add_event(
@@ -43,7 +42,7 @@ async def _start(deps: PipelineDeps, incident_id: str, owner: str) -> IncidentVi
             "pipeline",
             data={"attempt": incident.pipeline_attempts, "owner": owner},
         )
-        view = IncidentView.of(incident)
+        view = IncidentSnapshot.of(incident)
         if view.active and view.priority in ALERT_PRIORITIES:
             await _queue_alert_push(session, view)
         if incident.status is IncidentStatus.OPEN:
@@ -55,10 +54,10 @@ async def _start(deps: PipelineDeps, incident_id: str, owner: str) -> IncidentVi
                 now=deps.clock.now(),
                 note="diagnostics started",
             )
-        return IncidentView.of(incident)
+        return IncidentSnapshot.of(incident)
 
 
-async def _queue_alert_push(session: AsyncSession, view: IncidentView) -> None:
+async def _queue_alert_push(session: AsyncSession, view: IncidentSnapshot) -> None:
     """One ALERT per incident (the dedup_key makes a repeated run a no-op), in the start's
     transaction. Plain values: the push formatter escapes them when it builds the body."""
     lines = [
@@ -78,14 +77,7 @@ async def _queue_alert_push(session: AsyncSession, view: IncidentView) -> None:
     )
 
 
-async def _reload(deps: PipelineDeps, incident_id: str) -> IncidentView:
-    async with deps.sessionmaker() as session:
-        incident = await session.scalar(select(Incident).where(Incident.id == incident_id))
-        assert incident is not None
-        return IncidentView.of(incident)
-
-
-async def _diagnose(deps: PipelineDeps, view: IncidentView, owner: str) -> IncidentView:
+async def _diagnose(deps: PipelineContext, view: IncidentSnapshot, owner: str) -> IncidentSnapshot:
     result = await collect(deps, view)
     async with deps.sessionmaker() as session, session.begin():
         incident = await lock_owned(session, view.id, owner)
@@ -101,7 +93,7 @@ async def _diagnose(deps: PipelineDeps, view: IncidentView, owner: str) -> Incid
     return dataclasses.replace(view, diagnostics=result)
 
 
-async def _resolve(deps: PipelineDeps, incident_id: str, owner: str) -> bool:
+async def _resolve(deps: PipelineContext, incident_id: str, owner: str) -> bool:
     async with deps.sessionmaker() as session, session.begin():
         incident = await lock_owned(session, incident_id, owner)
         if incident.status not in (IncidentStatus.OPEN, IncidentStatus.INVESTIGATING):
@@ -118,42 +110,22 @@ async def _resolve(deps: PipelineDeps, incident_id: str, owner: str) -> bool:
         return True
 
 
-async def _was_paged(deps: PipelineDeps, incident_id: str) -> bool:
-    async with deps.sessionmaker() as session:
-        return await delivered(session, incident_id, "pagerduty", "trigger")
-
-
-async def run_pipeline(deps: PipelineDeps, incident_id: str, owner: str) -> None:
+async def run_pipeline(deps: PipelineContext, incident_id: str, owner: str) -> None:
     """The whole response for one claimed incident; raises RetryLater for a deferred retry."""
-    s = deps.settings
     view = await _start(deps, incident_id, owner)
     if not view.active:
         return  # resolved or closed before we got here: nothing runs
-    retry = False
-    if policy.page_at_once(s, view.priority):
-        body = pagerduty.event_body(s, view, "trigger") if s.PAGERDUTY_ROUTING_KEY else {}
-        retry |= await deliver(deps, view.id, "pagerduty", "trigger", body, owner) == "retry"
+    results = [await page(deps, view, owner)]  # before remediation: P0 by default
     if not (view.diagnostics or {}).get("collected_at"):
         view = await _diagnose(deps, view, owner)
     outcome = await remediate(deps, view, owner)
-    if outcome.status == "inactive":
+    if outcome.status is RemediationStatus.INACTIVE:
         return  # resolved meanwhile; follow-ups send PagerDuty's resolve
-    if outcome.status == "resolved" and await _resolve(deps, view.id, owner):
-        if await _was_paged(deps, view.id):
-            body = pagerduty.event_body(s, view, "resolve") if s.PAGERDUTY_ROUTING_KEY else {}
-            retry |= await deliver(deps, view.id, "pagerduty", "resolve", body, owner) == "retry"
-    elif policy.page_after(s, view.priority, outcome.status):
-        body = (
-            pagerduty.event_body(
-                s, view, "trigger", outcome=outcome.status, records=outcome.records
-            )
-            if s.PAGERDUTY_ROUTING_KEY
-            else {}
-        )
-        retry |= await deliver(deps, view.id, "pagerduty", "trigger", body, owner) == "retry"
-    if policy.notify_slack(s, view.priority, outcome.status):
-        view = await _reload(deps, view.id)
-        body = slack.message(view, outcome.status, outcome.records, s.PUBLIC_BASE_URL)
-        retry |= await deliver(deps, view.id, "slack", "notify", body, owner) == "retry"
-    if retry:
+    if outcome.status is RemediationStatus.RESOLVED:
+        if await _resolve(deps, view.id, owner):
+            results.append(await page(deps, view, owner, PageEvent.RESOLVE))
+    else:
+        results.append(await page(deps, view, owner, remediation=outcome))
+    results.append(await notify(deps, view, owner, outcome))
+    if Escalated.RETRY in results:
         raise RetryLater("an escalation failed; retrying later")

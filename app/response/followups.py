@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 
-from app.incidents.models import Incident, Priority
-from app.response.context import PipelineDeps
-from app.response.escalation import pagerduty, policy
-from app.response.escalation.send import deliver
-from app.response.snapshot import IncidentView
+from app.incidents.models import Incident
+from app.response.context import PipelineContext
+from app.response.escalation import policy
+from app.response.escalation.escalate import page
+from app.response.escalation.events import Escalated, PageEvent
+from app.response.snapshot import IncidentSnapshot
 
 # Reopen generation and the id of the latest reopen event, per incident.
 _GENERATION = """
@@ -69,36 +70,28 @@ _REOPENED = text(
 )
 
 
-def _repaged_priorities(deps: PipelineDeps) -> list[str]:
-    """Priorities whose reopen pages: any that pages at once or when a fix did not hold."""
-    s = deps.settings
-    return [
-        p
-        for p in (priority.value for priority in Priority)
-        if policy.page_at_once(s, p) or policy.page_after(s, p, "failed")
-    ]
-
-
-async def send_followups(deps: PipelineDeps, owner: str, limit: int = 50) -> int:
+async def send_followups(deps: PipelineContext, owner: str, limit: int = 50) -> int:
     """Send due trigger (after a reopen), acknowledge and resolve events; the delivery claim
     makes replicas send each once."""
     if deps.settings.PAGERDUTY_ROUTING_KEY is None:
         return 0
     async with deps.sessionmaker() as session:
-        due = [(row[0], str(row[1])) for row in await session.execute(_DUE, {"limit": limit})]
-        priorities = _repaged_priorities(deps)
+        due = [(row[0], PageEvent(row[1])) for row in await session.execute(_DUE, {"limit": limit})]
+        priorities = policy.reopen_paging_priorities(deps.settings)
         if priorities:
             params = {"limit": limit, "priorities": priorities}
-            due += [(row[0], "trigger") for row in await session.execute(_REOPENED, params)]
+            rows = await session.execute(_REOPENED, params)
+            due += [(row[0], PageEvent.TRIGGER) for row in rows]
         incidents = {
-            i.id: IncidentView.of(i)
+            i.id: IncidentSnapshot.of(i)
             for i in await session.scalars(
                 select(Incident).where(Incident.id.in_([d[0] for d in due]))
             )
         }
     sent = 0
     for incident_id, event in due:
-        body = pagerduty.event_body(deps.settings, incidents[incident_id], event)
-        if await deliver(deps, incident_id, "pagerduty", event, body, owner) == "delivered":
+        view = incidents[incident_id]
+        reopened = event is PageEvent.TRIGGER
+        if await page(deps, view, owner, event, reopened=reopened) is Escalated.DELIVERED:
             sent += 1
     return sent

@@ -14,7 +14,8 @@ from app.core.clock import Clock
 from app.core.http import RetryPolicy, make_client
 from app.core.redact import configure_secrets
 from app.core.settings import Settings
-from app.response.context import PipelineDeps
+from app.incidents.deps import set_pipeline_trigger
+from app.response.context import PipelineContext
 from app.response.kube import KubernetesUnavailable, build_api_client
 from app.response.metrics import refresh_success_rate
 from app.response.remediation.rules import load_rules
@@ -48,7 +49,7 @@ async def pipeline_runtime(
     http = make_client(timeout=timeout)
     pagerduty = make_client(timeout=timeout)
     slack = make_client(timeout=timeout)
-    deps = PipelineDeps(
+    deps = PipelineContext(
         settings=settings,
         sessionmaker=sessionmaker,
         clock=clock,
@@ -75,15 +76,15 @@ async def pipeline_runtime(
 
 @asynccontextmanager
 async def response_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Lifespan part: `app.state.pipeline_runner` exists only while the pipeline is enabled."""
+    """Lifespan part: the runner is the incident routes' pipeline trigger while it runs."""
     app.state.scrape_hooks.append(refresh_success_rate)
     settings: Settings = app.state.settings
     if not settings.PIPELINE_ENABLED:
         yield
         return
     async with pipeline_runtime(settings, app.state.sessionmaker, app.state.clock) as runner:
-        app.state.pipeline_runner = runner
+        set_pipeline_trigger(app, runner)
         try:
             yield
         finally:
-            del app.state.pipeline_runner
+            set_pipeline_trigger(app, None)

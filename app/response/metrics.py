@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from fastapi import FastAPI
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 REMEDIATION_ATTEMPTS = Counter(
     "remediation_attempts_total",
@@ -44,8 +44,8 @@ _SUCCESS_RATE_SQL = text(
 )
 
 
-async def refresh_success_rate(app: FastAPI) -> None:
+async def refresh_success_rate(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Scrape hook: success rate over every executed action recorded on incidents."""
-    async with app.state.sessionmaker() as session:
+    async with sessionmaker() as session:
         ok, total = (await session.execute(_SUCCESS_RATE_SQL)).one()
     REMEDIATION_SUCCESS_RATE.set(ok / total if total else math.nan)

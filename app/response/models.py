@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+
+
+class DeliveryState(StrEnum):
+    SENDING = "sending"  # claimed; the owner is calling the peer (until its lease ends)
+    DELIVERED = "delivered"
+    FAILED = "failed"  # `retryable` says whether a later attempt may take it over
 
 
 class Delivery(Base):
@@ -39,7 +46,7 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(20), nullable=False)  # pagerduty | slack
     event: Mapped[str] = mapped_column(String(20), nullable=False)  # trigger | resolve | notify …
     generation: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    state: Mapped[str] = mapped_column(String(20), nullable=False)  # sending | delivered | failed
+    state: Mapped[str] = mapped_column(String(20), nullable=False)  # DeliveryState
     retryable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,22 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 
-from app.core.redact import redact
+from app.core.owner import make_owner
+from app.core.redact import error_text
 from app.incidents.models import PipelineState
 from app.response import claims
-from app.response.context import PipelineDeps
+from app.response.context import PipelineContext
 from app.response.flow import RetryLater, run_pipeline
 from app.response.followups import send_followups
 
 log = logging.getLogger(__name__)
-
-
-def make_owner() -> str:
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class PipelineRunner:
@@ -37,7 +31,7 @@ class PipelineRunner:
     more than the concurrency, and a claim's lease is renewed from the moment it is taken.
     """
 
-    def __init__(self, deps: PipelineDeps, owner: str | None = None) -> None:
+    def __init__(self, deps: PipelineContext, owner: str | None = None) -> None:
         self.deps = deps
         self.owner = owner or make_owner()
         self.concurrency = deps.settings.PIPELINE_CONCURRENCY
@@ -182,7 +176,7 @@ class PipelineRunner:
             log.warning("pipeline abandoned: lease lost", extra={"incident": incident_id})
             return
         except Exception as exc:  # the one broad catch: record the failure, retry later
-            note = redact(f"{type(exc).__name__}: {exc}")[:500]
+            note = error_text(exc)
             if not isinstance(exc, RetryLater):
                 log.exception("pipeline failed", extra={"incident": incident_id})
             await self._release_for_retry(incident_id, note)

@@ -9,7 +9,7 @@ from app.incidents.models import Incident
 
 
 @dataclass(frozen=True)
-class IncidentView:
+class IncidentSnapshot:
     id: str
     alert_name: str
     priority: str
@@ -23,7 +23,7 @@ class IncidentView:
     acknowledged: bool = False
 
     @classmethod
-    def of(cls, incident: Incident) -> IncidentView:
+    def of(cls, incident: Incident) -> IncidentSnapshot:
         return cls(
             id=incident.id,
             alert_name=incident.alert_name,

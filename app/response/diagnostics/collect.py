@@ -7,15 +7,15 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from app.core.redact import redact
-from app.response.context import PipelineDeps
+from app.core.redact import error_text
+from app.response.context import PipelineContext
 from app.response.diagnostics import dependencies, kubernetes, prometheus
 from app.response.kube import KubernetesUnavailable
 from app.response.metrics import DIAGNOSTICS_DURATION
-from app.response.snapshot import IncidentView
+from app.response.snapshot import IncidentSnapshot
 
 
-def template_values(view: IncidentView, namespace: str) -> dict[str, str]:
+def template_values(view: IncidentSnapshot, namespace: str) -> dict[str, str]:
     """Alert labels plus `service` and `namespace`, for PromQL templates."""
     return {**view.labels, "service": view.service or "", "namespace": namespace}
 
@@ -28,7 +28,7 @@ async def _timed(provider: str, work: Awaitable[Any], timeout: float) -> Any:
         DIAGNOSTICS_DURATION.labels(provider).observe(time.perf_counter() - started)
 
 
-async def _kubernetes(deps: PipelineDeps, view: IncidentView, namespace: str) -> Any:
+async def _kubernetes(deps: PipelineContext, view: IncidentSnapshot, namespace: str) -> Any:
     if deps.kube is None:
         raise KubernetesUnavailable(deps.kube_error or "not configured")
     names = [n for n in (view.labels.get("deployment"), view.service) if n]
@@ -39,10 +39,10 @@ async def _kubernetes(deps: PipelineDeps, view: IncidentView, namespace: str) ->
 def _error(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout"
-    return redact(f"{type(exc).__name__}: {exc}")[:300]
+    return error_text(exc, 300)
 
 
-async def collect(deps: PipelineDeps, view: IncidentView) -> dict[str, Any]:
+async def collect(deps: PipelineContext, view: IncidentSnapshot) -> dict[str, Any]:
     """`{"pods", "metrics", "dependencies", ...}` as in the spec; failures land in `errors`."""
     s = deps.settings
     namespace = view.namespace(s.KUBERNETES_NAMESPACE)

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.core.redact import redact
+from app.core.redact import error_text
 
 
 async def _tcp(target: str, timeout: float) -> None:
@@ -49,8 +49,8 @@ async def check(client: httpx.AsyncClient, spec: dict[str, str], timeout: float)
         else:
             raise ValueError(f"unknown dependency kind {kind!r}")
     except Exception as exc:  # any failure of a peer is the answer "down", never a crash
-        detail = redact(f"{type(exc).__name__}: {exc}", extra_secrets=[target])
-        return {"status": "down", "latency_ms": None, "kind": kind, "error": detail[:300]}
+        detail = error_text(exc, 300, extra_secrets=[target])
+        return {"status": "down", "latency_ms": None, "kind": kind, "error": detail}
     latency = round((time.perf_counter() - started) * 1000, 1)
     return {"status": "up", "latency_ms": latency, "kind": kind}
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from app.core.redact import error_text
+
 
 class QueryError(RuntimeError):
     """Prometheus answered with an error, or the query could not be built."""
@@ -73,5 +75,5 @@ async def diagnose(
             )
         except (QueryError, httpx.HTTPError, ValueError, KeyError, IndexError) as exc:
             metrics[name] = None
-            errors[name] = f"{type(exc).__name__}: {exc}"[:300]
+            errors[name] = error_text(exc, 300)
     return metrics, errors

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.http import Attempt
 from app.core.redact import redact
 from app.incidents.models import IncidentEvent
-from app.response.models import Delivery, DeliveryAttempt
+from app.response.models import Delivery, DeliveryAttempt, DeliveryState
 
 REOPEN = "reopen"  # the timeline kind an operator's reopen writes (service.act)
 
@@ -48,7 +48,7 @@ async def claim(
         channel=channel,
         event=event,
         generation=generation(incident_id),
-        state="sending",
+        state=DeliveryState.SENDING,
         retryable=False,
         owner=owner,
         lease_until=lease,
@@ -61,10 +61,14 @@ async def claim(
             Delivery.event,
             Delivery.generation,
         ],
-        set_={"state": "sending", "owner": owner, "lease_until": stmt.excluded.lease_until},
+        set_={
+            "state": DeliveryState.SENDING,
+            "owner": owner,
+            "lease_until": stmt.excluded.lease_until,
+        },
         where=or_(
-            (Delivery.state == "sending") & (Delivery.lease_until < func.now()),
-            (Delivery.state == "failed") & Delivery.retryable,
+            (Delivery.state == DeliveryState.SENDING) & (Delivery.lease_until < func.now()),
+            (Delivery.state == DeliveryState.FAILED) & Delivery.retryable,
         ),
     ).returning(Delivery.id)
     async with sm() as session, session.begin():
@@ -116,7 +120,7 @@ async def settle(
             update(Delivery)
             .where(Delivery.id == delivery_id)
             .values(
-                state="delivered" if delivered else "failed",
+                state=DeliveryState.DELIVERED if delivered else DeliveryState.FAILED,
                 retryable=retryable and not delivered,
                 lease_until=None,
                 http_status=http_status,
@@ -133,7 +137,7 @@ async def delivered(session: AsyncSession, incident_id: str, channel: str, event
             Delivery.channel == channel,
             Delivery.event == event,
             Delivery.generation == generation(incident_id),
-            Delivery.state == "delivered",
+            Delivery.state == DeliveryState.DELIVERED,
         )
     )
     return found is not None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.response.snapshot import IncidentView
+from app.response.snapshot import IncidentSnapshot
 
 
-def title(view: IncidentView) -> str:
+def title(view: IncidentSnapshot) -> str:
     """ "<alertname> - <summary>" as the spec asks (PagerDuty caps summary at 1024 chars)."""
     text = f"{view.alert_name} - {view.summary}" if view.summary else view.alert_name
     return text[:1024]

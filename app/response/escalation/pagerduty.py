@@ -12,7 +12,7 @@ from app.response.escalation.digest import (
     title,
 )
 from app.response.escalation.policy import SEVERITY
-from app.response.snapshot import IncidentView
+from app.response.snapshot import IncidentSnapshot
 
 # 400 means the event itself is invalid: resending the same body cannot succeed.
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -20,7 +20,7 @@ RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 def event_body(
     settings: Settings,
-    view: IncidentView,
+    view: IncidentSnapshot,
     action: str,
     *,
     outcome: str | None = None,

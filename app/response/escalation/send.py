@@ -1,4 +1,8 @@
-"""Deliver one (incident, channel, event): claim, call with retries, audit, settle."""
+"""Deliver one (incident, channel, event): claim, call with retries, audit, settle.
+
+Callers go through `escalate.page` / `escalate.notify`, which apply the policy and build
+the body first.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +13,26 @@ import httpx
 
 from app.core.http import Attempt, request_with_retries
 from app.incidents.timeline import add_event
-from app.response.context import PipelineDeps
+from app.response.context import PipelineContext
 from app.response.escalation import deliveries, pagerduty, slack
+from app.response.escalation.events import Channel, Escalated
 from app.response.metrics import ESCALATIONS
 
 log = logging.getLogger(__name__)
 
 
-def _peer(deps: PipelineDeps, channel: str) -> tuple[httpx.AsyncClient, str | None, frozenset[int]]:
+def _peer(
+    deps: PipelineContext, channel: Channel
+) -> tuple[httpx.AsyncClient, str | None, frozenset[int]]:
     s = deps.settings
-    if channel == "pagerduty":
+    if channel is Channel.PAGERDUTY:
         url = s.PAGERDUTY_EVENTS_URL if s.PAGERDUTY_ROUTING_KEY is not None else None
         return deps.pagerduty, url, pagerduty.RETRY_STATUS
     secret = s.SLACK_WEBHOOK_URL
     return deps.slack, secret.get_secret_value() if secret else None, slack.RETRY_STATUS
 
 
-async def _timeline(deps: PipelineDeps, incident_id: str, data: dict[str, Any]) -> None:
+async def _timeline(deps: PipelineContext, incident_id: str, data: dict[str, Any]) -> None:
     async with deps.sessionmaker() as session, session.begin():
         await add_event(
             session,
@@ -38,10 +45,15 @@ async def _timeline(deps: PipelineDeps, incident_id: str, data: dict[str, Any]) 
 
 
 async def deliver(
-    deps: PipelineDeps, incident_id: str, channel: str, event: str, body: dict[str, Any], owner: str
-) -> str:
-    """`delivered`, `failed`, `retry` (failed, worth another pipeline attempt), `duplicate`
-    (someone else has or had it) or `skipped` (channel not configured)."""
+    deps: PipelineContext,
+    incident_id: str,
+    channel: Channel,
+    event: str,
+    body: dict[str, Any],
+    owner: str,
+) -> Escalated:
+    """Everything but `not_due`: the caller has applied the policy."""
+    channel = Channel(channel)
     client, url, retry_status = _peer(deps, channel)
     policy = deps.retry
     lease = policy.max_total_seconds + deps.settings.HTTP_TIMEOUT_SECONDS * policy.max_attempts + 30
@@ -49,8 +61,8 @@ async def deliver(
         deps.sessionmaker, incident_id, channel, event, owner, lease
     )
     if delivery_id is None:
-        ESCALATIONS.labels(channel, "duplicate").inc()
-        return "duplicate"
+        ESCALATIONS.labels(channel, Escalated.DUPLICATE).inc()
+        return Escalated.DUPLICATE
     if url is None:
         await deliveries.settle(
             deps.sessionmaker,
@@ -60,11 +72,11 @@ async def deliver(
             http_status=None,
             error=f"{channel} is not configured",
         )
-        ESCALATIONS.labels(channel, "skipped").inc()
+        ESCALATIONS.labels(channel, Escalated.SKIPPED).inc()
         await _timeline(
-            deps, incident_id, {"channel": channel, "event": event, "result": "skipped"}
+            deps, incident_id, {"channel": channel, "event": event, "result": Escalated.SKIPPED}
         )
-        return "skipped"
+        return Escalated.SKIPPED
 
     async def audit(attempt: Attempt) -> None:
         await deliveries.record_attempt(
@@ -91,7 +103,7 @@ async def deliver(
         http_status=last.status,
         error=last.error,
     )
-    result = "delivered" if outcome.ok else "failed"
+    result = Escalated.DELIVERED if outcome.ok else Escalated.FAILED
     ESCALATIONS.labels(channel, result).inc()
     await _timeline(
         deps,
@@ -106,4 +118,4 @@ async def deliver(
         },
     )
     log.info("escalation", extra={"incident": incident_id, "channel": channel, "result": result})
-    return "retry" if retryable else result
+    return Escalated.RETRY if retryable else result

@@ -10,7 +10,7 @@ from app.response.escalation.digest import (
     remediation_digest,
     title,
 )
-from app.response.snapshot import IncidentView
+from app.response.snapshot import IncidentSnapshot
 
 # Slack answers 400 invalid_payload, 403 action_prohibited, 404 no_service/channel_not_found,
 # 410 channel_is_archived: none gets better by retrying. 429 and 5xx do.
@@ -19,7 +19,7 @@ EMOJI = {"P0": ":rotating_light:", "P1": ":warning:", "P2": ":information_source
 
 
 def message(
-    view: IncidentView, outcome: str, records: list[dict[str, Any]], base_url: str
+    view: IncidentSnapshot, outcome: str, records: list[dict[str, Any]], base_url: str
 ) -> dict[str, Any]:
     link = console_link(base_url, view.id)
     head = f"{EMOJI.get(view.priority, '')} [{view.priority}] {title(view)}".strip()

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.settings import Settings
 from app.response.models import RemediationCooldown
 from app.response.remediation.base import Action, Plan
+from app.response.remediation.outcome import ActionResult
 
 # Results that mean "this incident did touch something" and so count towards the cap.
-EXECUTED = frozenset({"pending", "success", "failure"})
+EXECUTED = frozenset({ActionResult.PENDING, ActionResult.SUCCESS, ActionResult.FAILURE})
 
 
 def cooldown_target(action: Action, plan: Plan) -> str:

@@ -12,7 +12,7 @@ from typing import ClassVar
 import asyncpg
 from pydantic import Field
 
-from app.core.redact import redact
+from app.core.redact import error_text
 from app.response.remediation.base import (
     Action,
     ActionContext,
@@ -68,9 +68,7 @@ class TerminateIdleTransactions(Action):
             finally:
                 await conn.close()
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            raise ActionFailed(
-                redact(f"{type(exc).__name__}: {exc}", extra_secrets=[dsn])
-            ) from None
+            raise ActionFailed(error_text(exc, extra_secrets=[dsn])) from None
         return int(count or 0)
 
     async def inspect(self, ctx: ActionContext, plan: Plan) -> Step:
