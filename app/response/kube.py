@@ -61,17 +61,50 @@ async def read_deployment(api_client: Any, name: str, namespace: str, timeout: f
     )
 
 
-async def list_pods(api_client: Any, deployment: Any, namespace: str, timeout: float) -> list[Any]:
-    """Pods selected by the deployment's matchLabels."""
+def _selector(deployment: Any) -> str:
     labels = (deployment.spec.selector.match_labels or {}) if deployment.spec.selector else {}
-    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    result = await asyncio.to_thread(
-        core_api(api_client).list_namespaced_pod,
-        namespace,
-        label_selector=selector,
-        _request_timeout=timeout,
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def controller_uid(obj: Any, kind: str) -> str | None:
+    """The uid of the object's controlling owner when that owner is a `kind`, else None."""
+    for ref in getattr(obj.metadata, "owner_references", None) or []:
+        if ref.controller and ref.kind == kind:
+            return str(ref.uid)
+    return None
+
+
+async def list_pods(api_client: Any, deployment: Any, namespace: str, timeout: float) -> list[Any]:
+    """Pods the deployment owns: Pod -> ReplicaSet (controller) -> this Deployment, by uid.
+
+    The matchLabels selector only narrows the queries. Labels are not ownership: a canary
+    deployment, a StatefulSet or a hand-made pod may carry the same labels, and they are not
+    this deployment's to restart, count or delete. Without a uid nothing is owned (fail closed).
+    """
+    owner_uid = getattr(deployment.metadata, "uid", None)
+    if not owner_uid:
+        return []
+    selector = _selector(deployment)
+    sets, pods = await asyncio.gather(
+        asyncio.to_thread(
+            apps_api(api_client).list_namespaced_replica_set,
+            namespace,
+            label_selector=selector,
+            _request_timeout=timeout,
+        ),
+        asyncio.to_thread(
+            core_api(api_client).list_namespaced_pod,
+            namespace,
+            label_selector=selector,
+            _request_timeout=timeout,
+        ),
     )
-    return list(result.items or [])
+    owned_sets = {
+        rs.metadata.uid
+        for rs in sets.items or []
+        if controller_uid(rs, "Deployment") == owner_uid and rs.metadata.uid
+    }
+    return [p for p in pods.items or [] if controller_uid(p, "ReplicaSet") in owned_sets]
 
 
 def pod_reasons(pod: Any) -> list[str]:

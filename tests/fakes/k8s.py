@@ -1,5 +1,10 @@
-"""A loopback Kubernetes API stub: deployments get/patch, deployments/scale get/patch, pods
-list/delete, in the real API's JSON, so the official client drives it unmodified.
+"""A loopback Kubernetes API stub: deployments get/patch, deployments/scale get/patch,
+replicasets list, pods list/delete, in the real API's JSON, so the official client drives it
+unmodified.
+
+Ownership is as in a cluster: each deployment has a uid and owns one ReplicaSet (its controller
+ownerReference carries the deployment's uid), and `pod(...)` is owned by the ReplicaSet of the
+deployment named by `owner` (default: its `app` label); `owner=None` makes a bare pod.
 
 PATCH bodies (and their Content-Type) are recorded so tests assert exactly what was sent.
 `auto_ready=False` on a deployment keeps its new replicas unready (verification fails);
@@ -9,8 +14,10 @@ PATCH bodies (and their Content-Type) are recorded so tests assert exactly what 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +36,42 @@ class Deployment:
     generation: int = 1
     annotations: dict[str, str] = field(default_factory=dict)
     auto_ready: bool = True
+    # matchLabels, also the pod template's labels; default {"app": name}.
+    labels: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.ready is None:
             self.ready = self.replicas
+        if self.labels is None:
+            self.labels = {"app": self.name}
+
+    @property
+    def uid(self) -> str:
+        return _uid("deployment", self.namespace, self.name)
+
+    @property
+    def replica_set(self) -> str:
+        return f"{self.name}-{_template_hash(self.namespace, self.name)}"
+
+
+def _uid(kind: str, namespace: str, name: str) -> str:
+    """A stable uid per object, as the API server would assign one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8s:{kind}:{namespace}/{name}"))
+
+
+def _template_hash(namespace: str, name: str) -> str:
+    return hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:10]
+
+
+def _owner(kind: str, name: str, uid: str, api_version: str = "apps/v1") -> dict[str, Any]:
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": name,
+        "uid": uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 @dataclass
@@ -56,6 +95,25 @@ def _not_found(kind: str, name: str) -> JSONResponse:
     return JSONResponse(body, status_code=404)
 
 
+def _conflict(name: str, wanted: str, actual: str | None) -> JSONResponse:
+    """What the API answers when a delete's uid precondition does not hold."""
+    message = (
+        f'Operation cannot be fulfilled on Pod "{name}": Precondition failed: '
+        f"UID in precondition: {wanted}, UID in object meta: {actual}"
+    )
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": "Conflict",
+        "details": {"name": name, "kind": "Pod"},
+        "code": 409,
+    }
+    return JSONResponse(body, status_code=409)
+
+
 def pod(
     name: str,
     app: str,
@@ -66,8 +124,14 @@ def pod(
     reason: str | None = None,
     restarts: int = 0,
     namespace: str = "production",
+    owner: str | None = "",
+    owner_kind: str = "ReplicaSet",
 ) -> dict[str, Any]:
-    """A V1Pod as the API returns it; `waiting`/`terminated` set container state reasons."""
+    """A V1Pod as the API returns it; `waiting`/`terminated` set container state reasons.
+
+    Owned by the ReplicaSet of deployment `owner` (default: `app`); `owner=None` is a bare pod;
+    another `owner_kind` (e.g. "StatefulSet") makes it another controller's pod.
+    """
     state: dict[str, Any] = {"running": {"startedAt": "2026-01-25T09:00:00Z"}}
     if waiting:
         state = {"waiting": {"reason": waiting, "message": "back-off restarting"}}
@@ -90,10 +154,23 @@ def pod(
     }
     if reason:
         status["reason"] = reason
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "uid": _uid("pod", namespace, name),
+        "labels": {"app": app},
+    }
+    deployment = app if owner == "" else owner
+    if deployment is not None and owner_kind == "ReplicaSet":
+        rs = f"{deployment}-{_template_hash(namespace, deployment)}"
+        metadata["ownerReferences"] = [_owner("ReplicaSet", rs, _uid("replicaset", namespace, rs))]
+    elif deployment is not None:
+        uid = _uid(owner_kind.lower(), namespace, deployment)
+        metadata["ownerReferences"] = [_owner(owner_kind, deployment, uid)]
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": app}},
+        "metadata": metadata,
         "spec": {"containers": [{"name": "app", "image": "example/app:1"}]},
         "status": status,
     }
@@ -107,6 +184,7 @@ class FakeKubernetes:
     deleted: list[str] = field(default_factory=list)
     hang: set[str] = field(default_factory=set)
     requests: list[str] = field(default_factory=list)
+    delete_options: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reset(self) -> None:
@@ -117,6 +195,7 @@ class FakeKubernetes:
             self.deleted.clear()
             self.hang.clear()
             self.requests.clear()
+            self.delete_options.clear()
 
     def add(self, deployment: Deployment) -> Deployment:
         self.deployments[(deployment.namespace, deployment.name)] = deployment
@@ -126,12 +205,20 @@ class FakeKubernetes:
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": d.name, "namespace": d.namespace, "generation": d.generation},
+            "metadata": {
+                "name": d.name,
+                "namespace": d.namespace,
+                "uid": d.uid,
+                "generation": d.generation,
+            },
             "spec": {
                 "replicas": d.replicas,
-                "selector": {"matchLabels": {"app": d.name}},
+                "selector": {"matchLabels": dict(d.labels or {})},
                 "template": {
-                    "metadata": {"labels": {"app": d.name}, "annotations": dict(d.annotations)},
+                    "metadata": {
+                        "labels": dict(d.labels or {}),
+                        "annotations": dict(d.annotations),
+                    },
                     "spec": {"containers": [{"name": "app", "image": "example/app:1"}]},
                 },
             },
@@ -144,13 +231,40 @@ class FakeKubernetes:
             },
         }
 
+    def replica_set_json(self, d: Deployment) -> dict[str, Any]:
+        """The deployment's current ReplicaSet, owned by it (controller ref with its uid)."""
+        labels = {**(d.labels or {}), "pod-template-hash": _template_hash(d.namespace, d.name)}
+        return {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": d.replica_set,
+                "namespace": d.namespace,
+                "uid": _uid("replicaset", d.namespace, d.replica_set),
+                "labels": labels,
+                "ownerReferences": [_owner("Deployment", d.name, d.uid)],
+            },
+            "spec": {
+                "replicas": d.replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "app", "image": "example/app:1"}]},
+                },
+            },
+            "status": {"replicas": d.replicas, "readyReplicas": d.ready},
+        }
+
     def scale_json(self, d: Deployment) -> dict[str, Any]:
         return {
             "apiVersion": "autoscaling/v1",
             "kind": "Scale",
             "metadata": {"name": d.name, "namespace": d.namespace},
             "spec": {"replicas": d.replicas},
-            "status": {"replicas": d.replicas, "selector": f"app={d.name}"},
+            "status": {
+                "replicas": d.replicas,
+                "selector": ",".join(f"{k}={v}" for k, v in sorted((d.labels or {}).items())),
+            },
         }
 
     async def _maybe_hang(self, path: str) -> None:
@@ -193,14 +307,32 @@ class FakeKubernetes:
                     d.ready = d.replicas
         return JSONResponse(self.scale_json(d))
 
-    async def pod_list(self, request: Request) -> JSONResponse:
-        ns = request.path_params["ns"]
-        await self._maybe_hang(request.url.path)
-        wanted = dict(
+    @staticmethod
+    def _selector(request: Request) -> dict[str, str]:
+        return dict(
             part.split("=", 1)
             for part in request.query_params.get("labelSelector", "").split(",")
             if part
         )
+
+    async def replica_set_list(self, request: Request) -> JSONResponse:
+        ns = request.path_params["ns"]
+        await self._maybe_hang(request.url.path)
+        wanted = self._selector(request)
+        sets = [self.replica_set_json(d) for d in list(self.deployments.values())]
+        items = [
+            rs
+            for rs in sets
+            if rs["metadata"]["namespace"] == ns
+            and all(rs["metadata"]["labels"].get(k) == v for k, v in wanted.items())
+        ]
+        body = {"apiVersion": "apps/v1", "kind": "ReplicaSetList", "metadata": {}, "items": items}
+        return JSONResponse(body)
+
+    async def pod_list(self, request: Request) -> JSONResponse:
+        ns = request.path_params["ns"]
+        await self._maybe_hang(request.url.path)
+        wanted = self._selector(request)
         items = [
             p
             for p in self.pods
@@ -212,6 +344,10 @@ class FakeKubernetes:
     async def pod_delete(self, request: Request) -> JSONResponse:
         ns, name = request.path_params["ns"], request.path_params["name"]
         await self._maybe_hang(request.url.path)
+        raw = await request.body()
+        options = json.loads(raw) if raw else {}
+        self.delete_options.append(options)
+        wanted_uid = (options.get("preconditions") or {}).get("uid")
         with self._lock:
             found = [
                 p
@@ -220,6 +356,8 @@ class FakeKubernetes:
             ]
             if not found:
                 return _not_found("pods", name)
+            if wanted_uid and found[0]["metadata"].get("uid") != wanted_uid:
+                return _conflict(name, wanted_uid, found[0]["metadata"].get("uid"))
             self.pods.remove(found[0])
             self.deleted.append(name)
         return JSONResponse(found[0])
@@ -230,6 +368,11 @@ class FakeKubernetes:
             routes=[
                 Route(base, self.deployment, methods=["GET", "PATCH"]),
                 Route(base + "/scale", self.scale, methods=["GET", "PATCH"]),
+                Route(
+                    "/apis/apps/v1/namespaces/{ns}/replicasets",
+                    self.replica_set_list,
+                    methods=["GET"],
+                ),
                 Route("/api/v1/namespaces/{ns}/pods", self.pod_list, methods=["GET"]),
                 Route("/api/v1/namespaces/{ns}/pods/{name}", self.pod_delete, methods=["DELETE"]),
             ]

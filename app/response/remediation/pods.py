@@ -45,28 +45,36 @@ class DeletePods(Action):
     async def inspect(self, ctx: ActionContext, plan: Plan) -> Step:
         params = plan.params
         assert isinstance(params, DeletePodsParams)
-        names = sorted(p.metadata.name for p in await self._matching(ctx, plan))
-        chosen = names[: params.max_pods]
+        pods = sorted(await self._matching(ctx, plan), key=lambda p: p.metadata.name)
+        chosen = pods[: params.max_pods]
         return Step(
-            from_=len(names),
+            from_=len(pods),
             to=0,
-            detail={"pods": chosen, "reasons": params.reasons},
-            noop=not names,
+            detail={
+                "pods": [p.metadata.name for p in chosen],
+                # Deleted with a uid precondition: a same-named pod created since is not touched.
+                "uids": {p.metadata.name: p.metadata.uid for p in chosen if p.metadata.uid},
+                "reasons": params.reasons,
+            },
+            noop=not pods,
         )
 
     async def apply(self, ctx: ActionContext, plan: Plan, step: Step) -> None:
         api = core_api(ctx.require_kube())
         failures = []
+        uids: dict[str, str] = step.detail.get("uids") or {}
         for name in step.detail["pods"]:
+            uid = uids.get(name)
             try:
                 await asyncio.to_thread(
                     api.delete_namespaced_pod,
                     name,
                     plan.namespace,
+                    body={"preconditions": {"uid": uid}} if uid else None,
                     _request_timeout=ctx.settings.DIAGNOSTICS_KUBERNETES_TIMEOUT_SECONDS,
                 )
-            except Exception as exc:  # gone already is fine; anything else is reported
-                if not is_not_found(exc):
+            except Exception as exc:  # gone (or replaced: 409 on the uid) is fine; else reported
+                if not is_not_found(exc) and getattr(exc, "status", None) != 409:
                     failures.append(f"{name}: {type(exc).__name__}")
         if failures:
             raise ActionFailed("could not delete " + ", ".join(failures))
