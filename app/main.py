@@ -12,6 +12,7 @@ from app.core.clock import Clock
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.guard import RequestGuard
+from app.core.maintenance import maintenance_lifespan
 from app.core.metrics import HttpMetricsMiddleware
 from app.core.middleware import LastResortMiddleware, RequestIdMiddleware
 from app.core.migrations import head_revisions
@@ -26,10 +27,18 @@ from app.push.incident_router import router as incident_push_router
 from app.push.lifespan import push_lifespan
 from app.push.router import router as push_router
 from app.response.lifespan import response_lifespan
+from app.retention.lifespan import retention_lifespan
 from app.tickets.router import router as tickets_router
 
-# Each domain's lifespan (clients, loops, runners), entered in order after the database is up.
-DOMAIN_LIFESPANS = (incidents_lifespan, response_lifespan, push_lifespan)
+# Each domain's lifespan (clients, loops, runners), entered in order after the database is up;
+# the maintenance loop last, once every domain has registered its jobs.
+DOMAIN_LIFESPANS = (
+    incidents_lifespan,
+    response_lifespan,
+    push_lifespan,
+    retention_lifespan,
+    maintenance_lifespan,
+)
 
 
 @asynccontextmanager
@@ -62,6 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings or get_settings()
     app.state.clock = clock or Clock()
     app.state.scrape_hooks = []  # core.deps.ScrapeHook: run before each /metrics scrape
+    app.state.maintenance_jobs = []  # (name, async (app) -> None), run by core.maintenance
     install_error_handlers(app)
     # Outermost last: request id → metrics → last-resort 500 → guard (NUL, auth, body limit).
     app.add_middleware(RequestGuard, fastapi_app=app)

@@ -1,4 +1,11 @@
-"""The only module that writes files: atomic JSON, append-only JSONL, snapshots."""
+"""The only module that writes files: atomic JSON, append-only JSONL (rotated), snapshots.
+
+JSONL logs are append-only and rotated, never edited: `rotate_jsonl` renames the active file to
+a segment `<stem>.<YYYYMMDD_HHMMSS>.<base>.jsonl` under the appenders' lock, and the next append
+starts a new active file. `base` is the global offset of the segment's first byte in the whole
+log, so a position (a reader's cursor or fold offset) survives rotation and the deletion of old
+segments. Readers take every part from `jsonl_segments(path)`, oldest first.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,17 @@ import json
 import mmap
 import os
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
+# Re-exported for readers of rotated logs: every part of a log, oldest first.
+from app.core.jsonl_parts import JsonlPart as JsonlPart
+from app.core.jsonl_parts import jsonl_first_time as jsonl_first_time
+from app.core.jsonl_parts import jsonl_segments as jsonl_segments
+from app.core.jsonl_parts import segments_only
 
 JsonLike = BaseModel | dict[str, Any] | list[Any]
 
@@ -114,47 +127,98 @@ def append_jsonl(path: Path, data: JsonLike) -> None:
     append_jsonl_checked(path, lambda: data)
 
 
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
 def append_jsonl_checked(path: Path, build: Callable[[], JsonLike]) -> JsonLike:
     """Like append_jsonl, but `build` runs under the lock: a check-then-append no writer races.
 
-    `build` may read the file (readers take no lock) and raise to append nothing.
+    `build` may read the log (readers take no lock) and raise to append nothing.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                if not _same_file(fd, path):
+                    continue  # rotated while we waited: this inode is a segment now
+                data = build()
+                line = _to_bytes(data, indent=None).replace(b"\n", b" ") + b"\n"
+                # A torn line left by a crashed writer would glue onto ours: start a fresh line.
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line
+                written = os.write(fd, line)
+                if written != len(line):
+                    raise OSError(f"short write to {path.name}: {written} of {len(line)} bytes")
+                os.fsync(fd)
+                return data
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def rotate_jsonl(path: Path, now: datetime) -> Path | None:
+    """Start a new file: the active log becomes a segment, renamed whole, never edited.
+
+    Holds the appenders' lock; an appender that waited on the old file notices and reopens.
+    None when there is nothing to rotate (missing or empty).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            data = build()
-            line = _to_bytes(data, indent=None).replace(b"\n", b" ") + b"\n"
-            # A torn line left by a crashed writer would glue onto ours: start on a fresh line.
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(f"short write to {path.name}: {written} of {len(line)} bytes")
-            os.fsync(fd)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+        if not _same_file(fd, path) or os.fstat(fd).st_size == 0:
+            return None
+        segments = segments_only(path)
+        base = segments[-1].base + segments[-1].size if segments else 0
+        stamp = now.astimezone(UTC).strftime("%Y%m%d_%H%M%S")
+        target = path.with_name(f"{path.stem}.{stamp}.{base}.jsonl")
+        os.link(path, target)  # never replaces: a clash raises
+        os.unlink(path)
+        _fsync_dir(path.parent)
+        return target
     finally:
-        os.close(fd)
-    return data
+        os.close(fd)  # releases the lock
+
+
+def delete_file(path: Path) -> bool:
+    """Remove a file retention has expired (a snapshot or a rotated segment); False if gone."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield each complete JSON line; a torn or corrupt line (a crashed writer) is skipped."""
-    if not path.exists():
-        return
-    with path.open("rb") as handle:
-        for raw in handle:
-            if not raw.endswith(b"\n"):
-                return
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                yield value
+    """Yield each complete JSON line of the log, oldest first, rotated segments included.
+
+    A torn or corrupt line (a crashed writer) is skipped.
+    """
+    for part in jsonl_segments(path):
+        try:
+            handle = part.path.open("rb")
+        except FileNotFoundError:  # expired by retention meanwhile
+            continue
+        with handle:
+            for raw in handle:
+                if not raw.endswith(b"\n"):
+                    break
+                try:
+                    value = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(value, dict):
+                    yield value
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -200,6 +200,21 @@ class Settings(BaseSettings):
     # An active P0 whose PagerDuty trigger is not delivered this long after it opened is overdue.
     OPS_PAGE_OVERDUE_SECONDS: int = Field(default=300, ge=30, le=24 * 3600)
 
+    # --- retention (days; 0 keeps for ever) ------------------------------------------------
+    RETENTION_ENABLED: bool = True
+    RETENTION_TIMELINE_REPEATED_DAYS: int = Field(default=30, ge=0)  # incident_events 'repeated'
+    RETENTION_IGNORED_ALERTS_DAYS: int = Field(default=30, ge=0)
+    RETENTION_DELIVERY_ATTEMPTS_DAYS: int = Field(default=90, ge=0)
+    RETENTION_PUSH_RECEIPTS_DAYS: int = Field(default=90, ge=0)  # push_send_receipts rows
+    RETENTION_REPORT_SNAPSHOTS_DAYS: int = Field(default=30, ge=0)  # reports/**/snapshots/*.json
+    RETENTION_JSONL_DAYS: int = Field(default=365, ge=0)  # rotated segments of state/**/*.jsonl
+    # The active JSONL file is rotated once its first line is this old, or at this size.
+    JSONL_ROTATE_DAYS: int = Field(default=7, ge=1)
+    JSONL_ROTATE_MAX_BYTES: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Deletes go in batches of this many rows, at most this many batches per kind and pass.
+    RETENTION_BATCH_SIZE: int = Field(default=1000, ge=1, le=100_000)
+    RETENTION_MAX_BATCHES_PER_PASS: int = Field(default=10, ge=1, le=10_000)
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -159,7 +159,11 @@ class IncidentEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
-    __table_args__ = (Index("ix_incident_events_incident_id_id", "incident_id", "id"),)
+    __table_args__ = (
+        Index("ix_incident_events_incident_id_id", "incident_id", "id"),
+        # Retention deletes old 'repeated' rows (one per duplicate alert) by age.
+        Index("ix_incident_events_repeated_at", "at", postgresql_where=text("kind = 'repeated'")),
+    )
 
 
 class IgnoredAlert(Base):
@@ -176,3 +180,5 @@ class IgnoredAlert(Base):
     reason: Mapped[str] = mapped_column(String(100), nullable=False)
     labels: Mapped[dict[str, str]] = mapped_column(JsonType, nullable=False)
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_ignored_alerts_received_at", "received_at"),)  # retention

@@ -166,6 +166,7 @@ class PushSendReceipt(Base):
     __table_args__ = (
         Index("ix_push_send_receipts_decision_seq", "decision", "seq"),
         Index("ix_push_send_receipts_message_id", "message_id"),
+        Index("ix_push_send_receipts_asof", "asof"),  # retention deletes by age
         # At most one SENT receipt per message, whatever the senders do: the last line of defence.
         Index(
             "uq_push_send_receipts_sent_message_id",

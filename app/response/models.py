@@ -83,7 +83,10 @@ class DeliveryAttempt(Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
 
-    __table_args__ = (Index("ix_incident_delivery_attempts_incident_id", "incident_id"),)
+    __table_args__ = (
+        Index("ix_incident_delivery_attempts_incident_id", "incident_id"),
+        Index("ix_incident_delivery_attempts_at", "at"),  # retention deletes by age
+    )
 
 
 class RemediationCooldown(Base):

@@ -3,13 +3,14 @@
 `state/tickets/ticket_requests.jsonl` holds one TICKET_REQUEST_V1 line per ticket and is never
 rewritten; status changes are TICKET_EVENT_V1 lines in `state/tickets/ticket_events.jsonl`.
 Lists read the request log from its tail, so a page costs the lines it shows, not the file.
+Both logs are rotated by retention (app/core/files.py): every reader walks all their parts,
+and offsets (cursors, the status fold's position) are global, so they survive a rotation.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from app.core.files import (
     append_jsonl_checked,
     jsonl_find_reverse,
     jsonl_lines_reverse,
+    jsonl_segments,
     jsonl_size,
     read_bytes_range,
 )
@@ -56,9 +58,11 @@ class TransitionRefused(Conflict):
 
 @dataclass
 class StatusFold:
-    """The events log folded to each ticket's latest (status, at); read incrementally."""
+    """The events log folded to each ticket's latest (status, at); read incrementally.
 
-    inode: int = -1
+    `offset` is global across the log's rotated parts (see app/core/files.py).
+    """
+
     offset: int = 0
     latest: dict[str, tuple[str, str]] = field(default_factory=dict)
     corrupt_lines: int = 0
@@ -191,22 +195,26 @@ class TicketStore:
     def _refresh_fold(self) -> StatusFold:
         with self._fold_lock:
             fold = self._fold
-            try:
-                inode = os.stat(self.events_path).st_ino
-            except FileNotFoundError:
-                inode = -1
-            complete, _ = jsonl_size(self.events_path)
-            if inode != fold.inode or complete < fold.offset:  # replaced or truncated by hand
-                fold = self._fold = StatusFold(inode=inode)
-            if complete > fold.offset:
-                chunk = read_bytes_range(self.events_path, fold.offset, complete)
+            parts = jsonl_segments(self.events_path)
+            if (parts[-1].base + parts[-1].size if parts else 0) < fold.offset:
+                fold = self._fold = StatusFold()  # truncated or replaced by hand: fold again
+            for part in parts:
+                complete, _ = jsonl_size(part.path)
+                if part.base + complete <= fold.offset:
+                    continue  # folded already (a segment keeps its global offsets)
+                try:
+                    chunk = read_bytes_range(
+                        part.path, max(fold.offset, part.base) - part.base, complete
+                    )
+                except FileNotFoundError:  # expired by retention meanwhile
+                    continue
                 for raw in chunk.split(b"\n")[:-1]:
                     event = _parse(raw)
                     if event is None or event.get("status") not in TicketStatus.__members__:
                         fold.corrupt_lines += 1
                         continue
                     fold.latest[event["request_id"]] = (event["status"], str(event.get("at")))
-                fold.offset = complete
+                fold.offset = part.base + complete
             return fold
 
     def _status_of(self, request_id: str) -> tuple[str, str | None]:
@@ -215,10 +223,17 @@ class TicketStore:
 
     # --- reading ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _find_reverse(path: Path, needle: bytes) -> Iterator[bytes]:
+        """Lines containing `needle` in every part of the log, newest first."""
+        for part in reversed(jsonl_segments(path)):
+            end, _ = jsonl_size(part.path)
+            for _, raw in jsonl_find_reverse(part.path, needle, end):
+                yield raw
+
     def _find_line(self, request_id: str) -> dict[str, Any] | None:
         needle = f'"request_id":"{request_id}"'.encode()
-        end, _ = jsonl_size(self.requests_path)
-        for _, raw in jsonl_find_reverse(self.requests_path, needle, end):
+        for raw in self._find_reverse(self.requests_path, needle):
             line = _parse(raw)
             if line is not None and line["request_id"] == request_id:
                 return line
@@ -236,9 +251,14 @@ class TicketStore:
         return torn
 
     def _raw_lines(self, before: int | None) -> Iterator[tuple[int, bytes]]:
-        complete, _ = jsonl_size(self.requests_path)
-        end = complete if before is None else min(before, complete)
-        yield from jsonl_lines_reverse(self.requests_path, end)
+        """(global offset, raw line) newest first across the log's parts, before `before`."""
+        for part in reversed(jsonl_segments(self.requests_path)):
+            complete, _ = jsonl_size(part.path)
+            end = part.base + complete if before is None else min(before, part.base + complete)
+            if end <= part.base:
+                continue
+            for offset, raw in jsonl_lines_reverse(part.path, end - part.base):
+                yield part.base + offset, raw
 
     @staticmethod
     def _may_match(raw: bytes, filters: TicketFilter, latest: dict[str, tuple[str, str]]) -> bool:
@@ -293,10 +313,9 @@ class TicketStore:
             raise TicketNotFound(f"ticket {request_id} not found")
         view = self._view(line, self._refresh_fold().latest)
         needle = f'"request_id":"{request_id}"'.encode()
-        end, _ = jsonl_size(self.events_path)
         events = [
             event
-            for _, raw in jsonl_find_reverse(self.events_path, needle, end)
+            for raw in self._find_reverse(self.events_path, needle)
             if (event := _parse(raw)) is not None and event["request_id"] == request_id
         ]
         view["events"] = events[::-1]

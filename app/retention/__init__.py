@@ -1,0 +1,1 @@
+"""Retention: old rows deleted in batches, old report snapshots and JSONL segments removed."""
