@@ -1,7 +1,7 @@
 """retention: indexes that let old rows be deleted by age in small batches
 
-Revision ID: 0008_retention_indexes
-Revises: 0007_push_unconfirmed
+Revision ID: 0009_retention_indexes
+Revises: 0008_incident_push
 Create Date: 2026-11-26
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_retention_indexes"
-down_revision: str | None = "0007_push_unconfirmed"
+revision: str = "0009_retention_indexes"
+down_revision: str | None = "0008_incident_push"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
