@@ -36,7 +36,8 @@ Settings (environment variables):
   OPS_DATA_DIR           root of reports/ and state/ (the service's DATA_DIR)
                                                  [$DATA_DIR, else the repository root]
   TIMEZONE               zone of the day in keys, markers and snapshot names          [UTC]
-  OPS_INCIDENT_MODE      normal, or test (the backend records, sends nothing)       [normal]
+  OPS_INCIDENT_MODE      normal, or test: a drill; pushes (and the fallback) are recorded as
+                         CONSOLE_SIMULATED and sent nowhere, no day key or marker used [normal]
   OPS_HEALTH_TIMEOUT     seconds per /health attempt                                     [5]
   OPS_HEALTH_ATTEMPTS    /health attempts before the backend counts as down             [3]
   OPS_HEALTH_RETRY_DELAY seconds between /health attempts                               [2]
@@ -217,7 +218,7 @@ write_atomic() {
 # (delivery_actual FALLBACK_CURL). Returns 0 delivered, 3 already delivered today, 1 not sent.
 fallback_push() {
   local kind=$1 step=$2 reason=$3 spec severity summary hint key marker why message lock
-  local asof local_ts snapshot name n receipt doc tmp message_id=""
+  local asof local_ts snapshot name n receipt doc tmp message_id="" delivery=FALLBACK_CURL
   spec=$(kind_spec "$kind") || return 1
   IFS='|' read -r severity summary hint <<<"$spec"
   key="incident_${kind}_${DAY}"
@@ -225,7 +226,7 @@ fallback_push() {
   mkdir -p "$MARKER_DIR"
   exec {lock}>"$MARKER_DIR/fallback.lock"
   flock -w 60 "$lock" || { say "  fallback: another daily_ops run holds the lock"; return 1; }
-  if [ -e "$marker" ]; then
+  if [ "$OPS_INCIDENT_MODE" = normal ] && [ -e "$marker" ]; then
     say "  fallback: $kind already sent today ($key); nothing new sent"
     exec {lock}>&-
     return 3
@@ -239,10 +240,17 @@ fallback_push() {
   message="🚨 INCIDENT: $kind"$'\n\n'"$summary"$'\n'"Step: $step ($(step_label "$step"))"
   message+=$'\n'"Reason: $reason"$'\n'"Severity: $severity"$'\n\n'"Action: $hint"
   asof=$(date -u -d "@$now_epoch" +%Y-%m-%dT%H:%M:%SZ)
-  http_call "url = \"$TELEGRAM_API_BASE/bot$TG_TOKEN/sendMessage\""$'\n'"data-urlencode = \"chat_id=$TG_CHAT\"" \
-    --max-time "$OPS_TELEGRAM_TIMEOUT" --connect-timeout 5 --data-urlencode "text=$message"
-  if [ "$HTTP_CODE" = 200 ] && [ "$(jq -r '.ok' <<<"$HTTP_BODY" 2>/dev/null)" = true ]; then
-    message_id=$(jq -r '.result.message_id' <<<"$HTTP_BODY")
+  if [ "$OPS_INCIDENT_MODE" = test ]; then
+    # A drill: the notice is printed, recorded as CONSOLE_SIMULATED, never sent; no marker.
+    delivery=CONSOLE_SIMULATED
+    say "  fallback (test mode, not sent):"
+    printf '%s\n' "$message" | sed 's/^/    | /'
+  else
+    http_call "url = \"$TELEGRAM_API_BASE/bot$TG_TOKEN/sendMessage\""$'\n'"data-urlencode = \"chat_id=$TG_CHAT\"" \
+      --max-time "$OPS_TELEGRAM_TIMEOUT" --connect-timeout 5 --data-urlencode "text=$message"
+    if [ "$HTTP_CODE" = 200 ] && [ "$(jq -r '.ok' <<<"$HTTP_BODY" 2>/dev/null)" = true ]; then
+      message_id=$(jq -r '.result.message_id' <<<"$HTTP_BODY")
+    fi
   fi
   receipt=null
   if [[ $message_id =~ ^[0-9]+$ ]]; then
@@ -257,10 +265,10 @@ fallback_push() {
     snapshot="$INCIDENT_SNAPSHOTS/$name"
     doc=$(jq -n --arg asof "$asof" --arg key "$key" --arg kind "$kind" --arg sev "$severity" \
       --arg step "$step" --arg msg "$message" --arg reason "$reason" --argjson receipt "$receipt" \
-      --arg snap "$snapshot" --arg latest "$INCIDENT_LATEST" \
+      --arg snap "$snapshot" --arg latest "$INCIDENT_LATEST" --arg delivery "$delivery" \
       '{schema: "INCIDENT_PUSH_V1", asof: $asof, idempotency_key: $key, kind: $kind,
         severity: $sev, step: $step, message: $msg, reason: $reason,
-        delivery_actual: "FALLBACK_CURL", send_receipt: $receipt, snapshot_ref: $snap,
+        delivery_actual: $delivery, send_receipt: $receipt, snapshot_ref: $snap,
         evidence_refs: [$latest]}')
     tmp=$(mktemp "$OPS_DATA_DIR/$INCIDENT_SNAPSHOTS/.incident.XXXXXX.tmp")
     printf '%s\n' "$doc" >"$tmp"
@@ -269,6 +277,11 @@ fallback_push() {
     rm -f "$tmp"
   done
   write_atomic "$OPS_DATA_DIR/$INCIDENT_LATEST" "$doc"
+  if [ "$delivery" = CONSOLE_SIMULATED ]; then
+    say "  fallback: $kind recorded as CONSOLE_SIMULATED ($snapshot); OPS_INCIDENT_MODE=test"
+    exec {lock}>&-
+    return 1
+  fi
   if [ "$receipt" = null ]; then
     say "  fallback: NOT DELIVERED: Telegram answered $(failure_reason) (recorded in $snapshot)"
     exec {lock}>&-

@@ -490,3 +490,15 @@ def test_health_503_is_backend_down(ops: Ops, telegram: FakeTelegram) -> None:
     assert ops.latest()["reason"] == reason
     assert kinds_sent(telegram) == ["BACKEND_DOWN"]
     assert backend.sends == []
+
+
+def test_test_mode_fallback_sends_nothing(ops: Ops, telegram: FakeTelegram) -> None:
+    result = ops.run(OPS_INCIDENT_MODE="test")
+    assert result.returncode == 4, result.stdout
+    assert "    | \U0001f6a8 INCIDENT: BACKEND_DOWN" in result.stdout
+    assert ops.latest()["delivery_actual"] == "CONSOLE_SIMULATED"
+    assert ops.latest()["send_receipt"] is None
+    assert telegram.requests == []
+    assert ops.markers() == []
+    assert ops.run().returncode == 3  # the drill used nothing up: the real run sends
+    assert len(telegram.sent()) == 1
