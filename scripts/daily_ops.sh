@@ -218,7 +218,7 @@ write_atomic() {
 # (delivery_actual FALLBACK_CURL). Returns 0 delivered, 3 already delivered today, 1 not sent.
 fallback_push() {
   local kind=$1 step=$2 reason=$3 spec severity summary hint key marker why message lock
-  local asof local_ts snapshot name n receipt doc tmp message_id="" delivery=FALLBACK_CURL
+  local at asof local_ts snapshot name n receipt doc tmp message_id="" delivery=FALLBACK_CURL
   spec=$(kind_spec "$kind") || return 1
   IFS='|' read -r severity summary hint <<<"$spec"
   key="incident_${kind}_${DAY}"
@@ -239,7 +239,8 @@ fallback_push() {
   reason=$(scrub "$reason")
   message="🚨 INCIDENT: $kind"$'\n\n'"$summary"$'\n'"Step: $step ($(step_label "$step"))"
   message+=$'\n'"Reason: $reason"$'\n'"Severity: $severity"$'\n\n'"Action: $hint"
-  asof=$(date -u -d "@$now_epoch" +%Y-%m-%dT%H:%M:%SZ)
+  at=$(date +%s)  # the notice's own time (the day key stays the run's day)
+  asof=$(date -u -d "@$at" +%Y-%m-%dT%H:%M:%SZ)
   if [ "$OPS_INCIDENT_MODE" = test ]; then
     # A drill: the notice is printed, recorded as CONSOLE_SIMULATED, never sent; no marker.
     delivery=CONSOLE_SIMULATED
@@ -257,7 +258,7 @@ fallback_push() {
     receipt=$(jq -nc --argjson id "$message_id" --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
       '{provider: "TELEGRAM", message_id: $id, sent_at: $at}')
   fi
-  local_ts=$(TZ=$TIMEZONE date -d "@$now_epoch" +%Y%m%d_%H%M%S)
+  local_ts=$(TZ=$TIMEZONE date -d "@$at" +%Y%m%d_%H%M%S)
   mkdir -p "$OPS_DATA_DIR/$INCIDENT_SNAPSHOTS"
   for ((n = 0; n < 100; n++)); do
     name="incident_${kind}_${local_ts}.json"
