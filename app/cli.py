@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 
-from app.core.logging import configure_logging
+from app.core.logging import configure_logging, logging_config
 from app.core.settings import Settings, SettingsError, get_settings
 
 log = logging.getLogger("ops_backend")
@@ -74,7 +74,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         access_log=args.access_log,
-        log_config=None,
+        # Applied in each worker process too: JSON, redacted, INFO kept, at any worker count.
+        log_config=logging_config(settings.LOG_LEVEL),
+        log_level=settings.LOG_LEVEL.lower(),
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         timeout_graceful_shutdown=20,
