@@ -9,11 +9,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from app.core.clock import Clock
-from app.core.db import make_engine, make_sessionmaker
+from app.core.db import make_engine, make_probe_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.guard import RequestGuard
 from app.core.maintenance import maintenance_lifespan
-from app.core.metrics import HttpMetricsMiddleware
+from app.core.metrics import GaugeRefresher, HttpMetricsMiddleware
 from app.core.middleware import LastResortMiddleware, RequestIdMiddleware
 from app.core.migrations import head_revisions
 from app.core.redact import configure_secrets
@@ -48,6 +48,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    probe_engine = make_probe_engine(settings)
+    app.state.probe_engine = probe_engine
+    app.state.probe_sessionmaker = make_sessionmaker(probe_engine)
     app.state.schema_heads = head_revisions()
     try:
         async with AsyncExitStack() as stack:
@@ -63,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 gc.unfreeze()
     finally:
         await engine.dispose()
+        await probe_engine.dispose()
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -70,7 +74,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="ops-backend", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings or get_settings()
     app.state.clock = clock or Clock()
-    app.state.scrape_hooks = []  # core.deps.ScrapeHook: run before each /metrics scrape
+    # core.deps.ScrapeHook, given the probe pool's sessionmaker; run by /metrics at most once
+    # per METRICS_REFRESH_SECONDS.
+    app.state.scrape_hooks = []
+    app.state.gauge_refresher = GaugeRefresher(
+        app.state.settings.METRICS_REFRESH_SECONDS, app.state.settings.DATABASE_TIMEOUT_SECONDS
+    )
     app.state.maintenance_jobs = []  # (name, async (app) -> None), run by core.maintenance
     install_error_handlers(app)
     # Outermost last: request id → metrics → last-resort 500 → guard (NUL, auth, body limit).

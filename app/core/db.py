@@ -45,15 +45,21 @@ def async_url(url: str) -> str:
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
-def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+def make_engine(
+    settings: Settings,
+    url: str | None = None,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+) -> AsyncEngine:
     """An asyncpg engine sized for one worker; statement timeout keeps a stuck DB from hanging us."""
     target = url or settings.DATABASE_URL
     if target is None:
         raise ValueError("no database URL: start the embedded server or set DATABASE_URL")
     return create_async_engine(
         async_url(target),
-        pool_size=settings.DATABASE_POOL_SIZE,
-        max_overflow=settings.DATABASE_MAX_OVERFLOW,
+        pool_size=settings.DATABASE_POOL_SIZE if pool_size is None else pool_size,
+        max_overflow=settings.DATABASE_MAX_OVERFLOW if max_overflow is None else max_overflow,
         # No pre-ping: it is a round trip on every checkout of the hot path. A dead connection
         # instead fails one request (503, retried by the caller) and is invalidated.
         pool_pre_ping=False,
@@ -64,6 +70,12 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
             "server_settings": {"application_name": "ops-backend"},
         },
     )
+
+
+def make_probe_engine(settings: Settings) -> AsyncEngine:
+    """A pool of its own for /health, /ready and the /metrics gauges: a probe or a scrape
+    never waits behind the webhook for a connection, nor takes one from it."""
+    return make_engine(settings, pool_size=1, max_overflow=2)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock
+from app.core.metrics import GaugeRefresher
 from app.core.settings import Settings
 
 # Refreshes database-derived gauges before a /metrics scrape.
@@ -38,6 +39,21 @@ async def app_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     return sessionmaker
 
 
+async def app_probe_engine(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.probe_engine
+    return engine
+
+
+async def app_probe_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.probe_sessionmaker
+    return sessionmaker
+
+
+async def app_gauge_refresher(request: Request) -> GaugeRefresher:
+    refresher: GaugeRefresher = request.app.state.gauge_refresher
+    return refresher
+
+
 async def app_schema_heads(request: Request) -> list[str]:
     heads: list[str] = request.app.state.schema_heads
     return heads
@@ -52,5 +68,9 @@ SettingsDep = Annotated[Settings, Depends(app_settings)]
 ClockDep = Annotated[Clock, Depends(app_clock)]
 EngineDep = Annotated[AsyncEngine, Depends(app_engine)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(app_sessionmaker)]
+# The probe pool (/health, /ready, scrape gauges): never the webhook's connections.
+ProbeEngineDep = Annotated[AsyncEngine, Depends(app_probe_engine)]
+ProbeSessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(app_probe_sessionmaker)]
+GaugeRefresherDep = Annotated[GaugeRefresher, Depends(app_gauge_refresher)]
 SchemaHeadsDep = Annotated[list[str], Depends(app_schema_heads)]
 ScrapeHooksDep = Annotated[list[ScrapeHook], Depends(app_scrape_hooks)]

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 import os
 import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,6 +20,8 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter(
     "http_requests_total",
@@ -36,6 +43,36 @@ def render_metrics() -> tuple[bytes, str]:
         prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class GaugeRefresher:
+    """Runs the scrape hooks (gauges read from PostgreSQL) at most once per `ttl` seconds.
+
+    Concurrent scrapes share one refresh; a failed or slow refresh (bounded by `timeout`) is
+    cached too, so a scrape storm or a sick database costs one query per TTL, never one per
+    scrape. Between refreshes a scrape serves the last values.
+    """
+
+    def __init__(self, ttl: float, timeout: float) -> None:
+        self.ttl = ttl
+        self.timeout = timeout
+        self._last = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def refresh(
+        self, hooks: Sequence[Callable[[Any], Awaitable[None]]], sessionmaker: Any
+    ) -> None:
+        if time.monotonic() - self._last < self.ttl:
+            return
+        async with self._lock:
+            if time.monotonic() - self._last < self.ttl:
+                return  # another scrape refreshed while this one waited
+            for hook in hooks:
+                try:
+                    await asyncio.wait_for(hook(sessionmaker), self.timeout)
+                except Exception:  # a gauge refresh must never break the scrape
+                    log.exception("metrics scrape hook failed")
+            self._last = time.monotonic()
 
 
 class HttpMetricsMiddleware:

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     TIMEZONE: str = "UTC"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     PUBLIC_BASE_URL: str = "http://localhost:8080"
+    # Gauges read from PostgreSQL (incidents_open, remediation_success_rate) are refreshed at
+    # most this often per worker, however often /metrics is scraped.
+    METRICS_REFRESH_SECONDS: float = Field(default=30.0, ge=0, le=3600)
     HTTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
     HTTP_MAX_ATTEMPTS: int = Field(default=4, ge=1, le=10)
     HTTP_MAX_RETRY_SECONDS: float = Field(default=30.0, ge=0, le=600)

@@ -1,4 +1,7 @@
-"""Liveness with DB state, readiness (DB reachable and schema at head), Prometheus metrics."""
+"""Liveness with DB state, readiness (DB reachable and schema at head), Prometheus metrics.
+
+All three use the probe pool (core.db.make_probe_engine), never the webhook's connections.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.auth import MetricsAuth
 from app.core.deps import (
-    EngineDep,
+    GaugeRefresherDep,
+    ProbeEngineDep,
+    ProbeSessionmakerDep,
     SchemaHeadsDep,
     ScrapeHooksDep,
-    SessionmakerDep,
     SettingsDep,
 )
 from app.core.metrics import render_metrics
@@ -43,7 +48,7 @@ async def _db_ok(engine: AsyncEngine, settings: Settings) -> tuple[bool, list[st
 
 
 @router.get("/health")
-async def health(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
+async def health(engine: ProbeEngineDep, settings: SettingsDep) -> JSONResponse:
     """`{"status": "healthy", "database": "connected"}`, or 503 with `disconnected`."""
     ok, _ = await _db_ok(engine, settings)
     if ok:
@@ -52,7 +57,9 @@ async def health(engine: EngineDep, settings: SettingsDep) -> JSONResponse:
 
 
 @router.get("/ready")
-async def ready(engine: EngineDep, settings: SettingsDep, expected: SchemaHeadsDep) -> JSONResponse:
+async def ready(
+    engine: ProbeEngineDep, settings: SettingsDep, expected: SchemaHeadsDep
+) -> JSONResponse:
     """Ready when the database answers and its schema is at the code's migration head."""
     ok, revision = await _db_ok(engine, settings)
     body = {
@@ -65,12 +72,16 @@ async def ready(engine: EngineDep, settings: SettingsDep, expected: SchemaHeadsD
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(hooks: ScrapeHooksDep, sessionmaker: SessionmakerDep) -> Response:
-    """Prometheus text format; scrape hooks refresh DB-derived gauges first."""
-    for hook in hooks:
-        try:
-            await hook(sessionmaker)
-        except Exception:  # a gauge refresh must never break the scrape
-            log.exception("metrics scrape hook failed")
+async def metrics(
+    _: MetricsAuth,
+    hooks: ScrapeHooksDep,
+    sessionmaker: ProbeSessionmakerDep,
+    refresher: GaugeRefresherDep,
+) -> Response:
+    """Prometheus text format; DB-derived gauges refreshed at most once per TTL.
+
+    Open while METRICS_TOKEN is unset; with it set, scrape with that bearer token.
+    """
+    await refresher.refresh(hooks, sessionmaker)
     payload, content_type = render_metrics()
     return Response(payload, media_type=content_type)
