@@ -119,6 +119,23 @@ class ParsedAlert:
     generator_url: str | None
 
 
+def webhook_body_schema() -> dict[str, Any]:
+    """JSON schema of the body, for the OpenAPI document (the route parses the body itself)."""
+    return {
+        "type": "object",
+        "description": "Alertmanager webhook v4; one bare alert object is accepted too.",
+        "required": ["alerts"],
+        "properties": {
+            "version": {"type": "string"},
+            "groupKey": {"type": "string"},
+            "status": {"type": "string"},
+            "receiver": {"type": "string"},
+            "truncatedAlerts": {"type": "integer"},
+            "alerts": {"type": "array", "minItems": 1, "items": AlertIn.model_json_schema()},
+        },
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class RejectedAlert:
     """An alert that can never be stored, and why (answered `rejected`; its neighbours are stored)."""

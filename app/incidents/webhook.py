@@ -18,7 +18,12 @@ from app.core.auth import AlertmanagerAuth
 from app.core.deps import SettingsDep
 from app.core.errors import ServiceUnavailable
 from app.core.guard import BodyLimit
-from app.incidents.alertmanager import ParsedAlert, RejectedAlert, parse_payload
+from app.incidents.alertmanager import (
+    ParsedAlert,
+    RejectedAlert,
+    parse_payload,
+    webhook_body_schema,
+)
 from app.incidents.deps import IngestBatcherDep, PipelineDep
 from app.incidents.ingest import IngestResult, rejected
 from app.incidents.metrics import INCIDENTS_CREATED, WEBHOOK_ALERTS, WEBHOOK_LATENCY
@@ -33,6 +38,12 @@ log = logging.getLogger(__name__)
     response_model=WebhookAnswer,
     # Checked by core.guard before the body is read, like the token (413 over the limit).
     dependencies=[Depends(BodyLimit("WEBHOOK_MAX_BODY_BYTES"))],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": webhook_body_schema()}},
+        }
+    },
 )
 async def receive_webhook(
     request: Request,
