@@ -8,6 +8,7 @@ older than that). Every file goes through app/core/files.py.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from app.core.files import delete_file, jsonl_first_time, jsonl_segments, rotate
 
 SNAPSHOT_NAME = re.compile(r"_(\d{8}_\d{6})(?:_\d+)?\.json$")
 SEGMENT_NAME = re.compile(r"^(?P<stem>.+)\.\d{8}_\d{6}\.\d+\.jsonl$")
+SKIPPED_DIRS = frozenset({"pgdata"})  # the embedded PostgreSQL's data lives under state/ too
 
 
 def snapshot_time(path: Path) -> datetime | None:
@@ -48,9 +50,12 @@ def expire_snapshots(root: Path, cutoff: datetime, limit: int) -> int:
 def jsonl_logs(root: Path) -> list[Path]:
     """Every JSONL log under state/ by its active path (also one whose active file is absent)."""
     logs = set()
-    for path in (root / "state").glob("**/*.jsonl"):
-        match = SEGMENT_NAME.match(path.name)
-        logs.add(path.with_name(f"{match['stem']}.jsonl") if match else path)
+    for directory, subdirectories, names in os.walk(root / "state"):
+        subdirectories[:] = [d for d in subdirectories if d not in SKIPPED_DIRS]
+        for name in names:
+            if name.endswith(".jsonl"):
+                match = SEGMENT_NAME.match(name)
+                logs.add(Path(directory) / (f"{match['stem']}.jsonl" if match else name))
     return sorted(logs)
 
 

@@ -6,6 +6,7 @@ deletes at most RETENTION_BATCH_SIZE x RETENTION_MAX_BATCHES_PER_PASS rows of a 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -167,3 +168,28 @@ async def test_zero_days_keeps_for_ever(app: FastAPI, clock: FixedClock) -> None
         )
     await run_jobs(app)
     assert await _count(app, IgnoredAlert) == 1
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"PIPELINE_ENABLED": False, "MAINTENANCE_INTERVAL_SECONDS": 0.05}]
+)
+async def test_the_maintenance_loop_runs_the_job_on_its_own(
+    app: FastAPI, clock: FixedClock
+) -> None:
+    """Registered by the retention lifespan, run by the loop every interval: no caller needed."""
+    assert [name for name, _ in app.state.maintenance_jobs] == ["flag_stale", "retention"]
+    async with app.state.sessionmaker() as session, session.begin():
+        session.add(
+            IgnoredAlert(
+                received_at=clock.now() - 31 * DAY,
+                fingerprint="old",
+                alert_name="Gone",
+                reason="no_incident",
+                labels={},
+            )
+        )
+    for _ in range(400):  # a deadline for a broken loop, not a speed assertion
+        if await _count(app, IgnoredAlert) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await _count(app, IgnoredAlert) == 0
