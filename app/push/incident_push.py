@@ -71,9 +71,11 @@ def render(settings: Settings, request: IncidentRequest) -> RenderedMessage:
 
 def clean_reason(reason: str | None) -> str | None:
     """The caller's reason, redacted and bounded (it lands in Telegram, files and the DB)."""
-    if reason is None or not reason.strip():
+    if reason is None:
         return None
-    return redact(" ".join(reason.split()))[:REASON_MAX]
+    # Control characters (terminal escapes, bells) are noise in a chat message: spaces.
+    printable = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in reason)
+    return redact(" ".join(printable.split()))[:REASON_MAX] or None
 
 
 def _owner() -> str:

@@ -293,3 +293,13 @@ class TestHintsAndSecrets:
         assert latest["message"].endswith("\n\nAction: page the DBA on call.")
         assert latest["severity"] == "HIGH"
         assert telegram.requests == []
+
+
+async def test_control_characters_in_the_reason_are_stored_not_a_500(
+    client: httpx.AsyncClient, telegram: FakeTelegram
+) -> None:
+    assert (await push(client, mode="test", reason="a\x00b")).status_code == 400  # NUL: refused
+    response = await push(client, mode="test", reason="db\x07down \x1b[31mred\x7f")
+    assert response.status_code == 200, response.text
+    latest = (await client.get("/api/push/incident/latest", headers=OP)).json()
+    assert latest["reason"] == "db down [31mred"
