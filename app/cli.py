@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import importlib.util
 import logging
 import os
 import shutil
 import signal
 import sys
+import tempfile
 
+from app.core.dev_tokens import ensure_dev_tokens
 from app.core.logging import configure_logging, logging_config
 from app.core.settings import Settings, SettingsError, get_settings
 
@@ -19,6 +23,11 @@ def _database_url(settings: Settings) -> str:
     """The configured server, or the embedded one started now (never both)."""
     if settings.DATABASE_URL:
         return settings.DATABASE_URL
+    if importlib.util.find_spec("pgserver") is None:  # the `embedded` extra; not in the image
+        raise SettingsError(
+            "DATABASE_URL is not set and the embedded database is not installed "
+            "(pip install -e '.[embedded]', or set DATABASE_URL)"
+        )
     from app.core.embedded_db import start_embedded
 
     url = start_embedded(settings.state_dir)
@@ -27,14 +36,14 @@ def _database_url(settings: Settings) -> str:
     return url
 
 
-def _prepare_multiprocess_metrics(settings: Settings, workers: int) -> None:
-    """With several workers, Prometheus metrics are aggregated through files in state/."""
+def _prepare_multiprocess_metrics(workers: int) -> None:
+    """With several workers, Prometheus metrics are aggregated through files in a private
+    temporary directory (never the shared data volume: replicas would mix their counters)."""
     if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         return
-    path = settings.state_dir / "prometheus-multiproc"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    path = tempfile.mkdtemp(prefix="ops-backend-metrics-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -59,20 +68,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.core import migrations
 
+    if ensure_dev_tokens(settings):
+        get_settings.cache_clear()
     url = _database_url(settings)
     if not args.no_migrate:
         migrations.upgrade(url)
-    _prepare_multiprocess_metrics(settings, args.workers)
+    host, port = args.host or settings.HOST, args.port or settings.PORT
+    workers = args.workers or settings.WORKERS
+    _prepare_multiprocess_metrics(workers)
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler the
     # process would die before atexit, leaving the embedded PostgreSQL running.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    log.info("starting", extra={"host": args.host, "port": args.port, "workers": args.workers})
+    log.info("starting", extra={"host": host, "port": port, "workers": workers})
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=host,
+        port=port,
+        workers=workers,
         access_log=args.access_log,
         # Applied in each worker process too: JSON, redacted, INFO kept, at any worker count.
         log_config=logging_config(settings.LOG_LEVEL),
@@ -88,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ops-backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the HTTP service (migrates first)")
-    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve.add_argument("--host", help="default: HOST (127.0.0.1; 0.0.0.0 in the image)")
+    serve.add_argument("--port", type=int, help="default: PORT (8080)")
+    serve.add_argument("--workers", type=int, help="default: WORKERS (1)")
     serve.add_argument("--no-migrate", action="store_true", help="do not run migrations first")
     serve.add_argument("--access-log", action="store_true", help="log every request (off: speed)")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
@@ -106,11 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
+        configure_logging(settings.LOG_LEVEL)
+        result: int = args.func(args, settings)
     except SettingsError as exc:
-        print(f"ops-backend: {exc}", file=sys.stderr)  # noqa: T201 - logging is not set up yet
+        print(f"ops-backend: {exc}", file=sys.stderr)  # noqa: T201 - logging may not be set up
         return 2
-    configure_logging(settings.LOG_LEVEL)
-    result: int = args.func(args, settings)
     return result
 
 

@@ -43,9 +43,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_tmp(directory: Path, name: str, payload: bytes) -> Path:
+def _write_tmp(directory: Path, name: str, payload: bytes, mode: int = 0o644) -> Path:
     tmp = directory / f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         view = memoryview(payload)
         while view:
@@ -64,6 +64,20 @@ def write_json_atomic(path: Path, data: JsonLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _write_tmp(path.parent, path.name, _to_bytes(data, indent=2) + b"\n")
     try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def write_private_text(path: Path, text: str) -> Path:
+    """Atomically replace `path` with `text`, readable by the owner only (mode 0600 from birth)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_tmp(path.parent, path.name, text.encode(), mode=0o600)
+    try:
+        os.chmod(tmp, 0o600)  # whatever the umask left
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
 
     ENVIRONMENT: Literal["development", "production"] = "development"
+    # `serve`'s defaults (its --host/--port/--workers win); the image sets HOST=0.0.0.0.
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=8080, ge=1, le=65535)
+    WORKERS: int = Field(default=1, ge=1, le=64)
     DATABASE_URL: str | None = None
     DATABASE_POOL_SIZE: int = Field(default=10, ge=1, le=200)
     DATABASE_MAX_OVERFLOW: int = Field(default=10, ge=0, le=200)
