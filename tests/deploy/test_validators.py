@@ -34,6 +34,7 @@ def test_kustomize_renders_the_base() -> None:
             "Role",
             "RoleBinding",
             "Service",
+            "Service",
             "ServiceAccount",
         ]
     )
