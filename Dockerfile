@@ -2,7 +2,7 @@
 # The incident API image: runtime dependencies from the lock (requirements/main.txt, no dev
 # tools, no embedded pgserver), the code under /app, a non-root user, no secrets.
 #   docker build -t incident-api .
-#   docker run --rm -e DATABASE_URL=... incident-api migrate     (or: alembic upgrade heads)
+#   docker run --rm -e DATABASE_URL=... incident-api migrate     (or: alembic upgrade head)
 #   docker run --rm -p 8080:8080 -e DATABASE_URL=... -e ALERTMANAGER_TOKEN_FILE=... incident-api
 # Python 3.11 on Debian 12, the version requirements/main.txt is compiled for (scripts/lock.sh).
 FROM python:3.11-slim-bookworm AS build
@@ -42,5 +42,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8080')}/health\", timeout=4)"]
 ENTRYPOINT ["python", "-m", "app.cli"]
-# Migrations are a separate command (`migrate`, or the Kubernetes Job's `alembic upgrade heads`).
+# Migrations are a separate command (`migrate`, or the Kubernetes Job's `alembic upgrade head`).
 CMD ["serve", "--no-migrate"]

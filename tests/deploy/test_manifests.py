@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from app.core.settings import SECRET_FIELDS, Settings, SettingsError, load_settings
+from app.response.remediation.rules import load_rules
 from tests.deploy.tools import ROOT
 
 K8S = ROOT / "k8s"
@@ -138,8 +139,6 @@ def test_production_settings_load_from_the_manifests(
 
 
 def test_remediation_rules_configmap_is_valid_and_mounted() -> None:
-    from app.incidents.remediation.rules import load_rules  # noqa: PLC0415 (module may move)
-
     rules = load_rules(K8S / "remediation-rules.yaml")
     assert rules is not None
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
