@@ -57,8 +57,9 @@ def ensure_dev_tokens(settings: Settings) -> Path | None:
         "no API token configured: using development tokens",
         extra={
             "path": str(path),
-            "usage": f"set -a; . {path}; set +a; "
-            'curl -H "Authorization: Bearer $VIEWER_TOKEN" http://HOST:PORT/incidents',
+            "load": f"set -a; . {path}; set +a",
+            "then": "send $VIEWER_TOKEN, $OPERATOR_TOKEN, $ALERTMANAGER_TOKEN or "
+            "$OPS_SCRIPT_TOKEN as the bearer token (see README, Quick start)",
         },
     )
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -136,3 +137,20 @@ def test_watchdog_route_repeats_often_enough_for_the_heartbeat() -> None:
     route = next(r for r in config["route"]["routes"] if r["matchers"] == ['alertname="Watchdog"'])
     assert route["receiver"] == "incident-webhook"
     assert route["repeat_interval"] == "1m"  # well inside HEARTBEAT_TIMEOUT_SECONDS (600)
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading."""
+    text = heading.strip().lower()
+    return re.sub(r"[^a-z0-9 -]", "", text).replace(" ", "-")
+
+
+def test_every_runbook_link_has_its_section() -> None:
+    doc = (ROOT / "docs" / "incident-management.md").read_text()
+    anchors = {_slug(line.lstrip("#")) for line in doc.splitlines() if line.startswith("#")}
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                url = rule.get("annotations", {}).get("runbook_url")
+                if url:
+                    assert url.split("#", 1)[1] in anchors, f"{rule['alert']}: {url}"
