@@ -29,6 +29,7 @@ from tests.peers import require_binary
 from tests.service_proc import running_service
 
 PROM = ROOT / "prometheus"
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
 
 
 def _wait(check: Callable[[], Any], seconds: float, what: str) -> Any:
@@ -77,6 +78,26 @@ def _alertmanager_config(workdir: Path, service: str, pagerduty: str) -> Path:
     path = workdir / "alertmanager.yml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def _scrape_job(workdir: Path, service: str) -> dict[str, Any]:
+    """The shipped `incident-api` scrape job (with its bearer token file), on loopback."""
+    config = yaml.safe_load((PROM / "prometheus.yml").read_text())
+    job: dict[str, Any] = next(
+        j for j in config["scrape_configs"] if j["job_name"] == "incident-api"
+    )
+    token = workdir / "metrics-token"
+    token.write_text(METRICS_TOKEN)
+    job["authorization"]["credentials_file"] = str(token)
+    del job["dns_sd_configs"]
+    job.update(
+        {
+            "scrape_interval": "1s",
+            "scrape_timeout": "1s",
+            "static_configs": [{"targets": [service.removeprefix("http://")]}],
+        }
+    )
+    return job
 
 
 @contextmanager
@@ -144,7 +165,9 @@ def test_a_broken_database_pages_through_prometheus_and_alertmanager(
     try:
         with (
             running_service(
-                via_proxy, tmp_path / "svc", env={"DATABASE_TIMEOUT_SECONDS": "1"}
+                via_proxy,
+                tmp_path / "svc",
+                env={"DATABASE_TIMEOUT_SECONDS": "1", "METRICS_TOKEN": METRICS_TOKEN},
             ) as base,
             serve_in_thread(pagerduty.app()) as pagerduty_url,
         ):
@@ -161,13 +184,7 @@ def test_a_broken_database_pages_through_prometheus_and_alertmanager(
                                 {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}
                             ]
                         },
-                        "scrape_configs": [
-                            {
-                                "job_name": "incident-api",
-                                "scrape_timeout": "1s",
-                                "static_configs": [{"targets": [base.removeprefix("http://")]}],
-                            }
-                        ],
+                        "scrape_configs": [_scrape_job(tmp_path, base)],
                     }
                 )
             )
