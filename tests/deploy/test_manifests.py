@@ -159,6 +159,7 @@ KUBERNETES_CALLS = {
     "patch_namespaced_deployment": ("apps", "deployments", "patch"),
     "read_namespaced_deployment_scale": ("apps", "deployments/scale", "get"),
     "patch_namespaced_deployment_scale": ("apps", "deployments/scale", "patch"),
+    "list_namespaced_replica_set": ("apps", "replicasets", "list"),
     "list_namespaced_pod": ("", "pods", "list"),
     "delete_namespaced_pod": ("", "pods", "delete"),
 }
