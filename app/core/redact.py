@@ -31,6 +31,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 
 _secret_values: tuple[str, ...] = ()
+_encoded_secrets: re.Pattern[str] | None = None
 
 
 def _lower_escapes(text: str) -> str:
@@ -42,6 +43,23 @@ def variants(value: str) -> set[str]:
     encoded = {quote(value, safe=""), quote(value), quote_plus(value), quote_plus(value, safe="/")}
     found = {value, unquote(value), *encoded, *(_lower_escapes(e) for e in encoded)}
     return {v for v in found if v}
+
+
+def _hex_class(digit: str) -> str:
+    return f"[{digit.lower()}{digit.upper()}]" if digit.isalpha() else digit
+
+
+def _encoded_pattern(value: str) -> str:
+    """Regex for `value` with each character as is or %-encoded (either hex case; `+` for a
+    space): what mixed encoders produce (one leaves `~` or `!` raw, another encodes `0`)."""
+    parts = []
+    for char in value:
+        hexed = "".join(
+            f"%{_hex_class(f'{b:02X}'[0])}{_hex_class(f'{b:02X}'[1])}" for b in char.encode("utf-8")
+        )
+        plus = r"|\+" if char == " " else ""
+        parts.append(f"(?:{re.escape(char)}|{hexed}{plus})")
+    return "".join(parts)
 
 
 def dsn_password(dsn: str) -> str | None:
@@ -59,7 +77,14 @@ def configure_secrets(values: Iterable[str]) -> None:
     # Longest first so a value containing another is removed whole; very short values
     # (a chat id like "42") would wreck ordinary text and are caught by context patterns.
     found = {v for value in values for v in variants(value)}
+    global _encoded_secrets
     _secret_values = tuple(sorted({v for v in found if len(v) >= 6}, key=len, reverse=True))
+    raw = sorted(
+        {v for value in values for v in (value, unquote(value)) if len(v) >= 6},
+        key=len,
+        reverse=True,
+    )
+    _encoded_secrets = re.compile("|".join(map(_encoded_pattern, raw))) if raw else None
 
 
 def _mask_match(match: re.Match[str]) -> str:
@@ -76,6 +101,8 @@ def redact(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for value in (*_secret_values, *extra):
         if value in text:
             text = text.replace(value, MASK)
+    if _encoded_secrets is not None and ("%" in text or "+" in text):
+        text = _encoded_secrets.sub(MASK, text)
     for pattern in _PATTERNS:
         text = pattern.sub(_mask_match, text)
     return text

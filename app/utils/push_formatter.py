@@ -33,7 +33,13 @@ class RenderedMessage:
 
 def telegram_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def sendable(text: str) -> str:
+    """`text` as valid Unicode: surrogate pairs joined, a lone surrogate (JSON's "\\ud83d"
+    escape accepts one) replaced by U+FFFD, which Telegram can display."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def escape_html(value: str) -> str:
@@ -85,6 +91,7 @@ def render_message(
     push_type: str, title: str, content: str, *, limit: int = TELEGRAM_TEXT_LIMIT
 ) -> RenderedMessage:
     """Build the HTML body (every value escaped) and its plain-text fallback."""
+    push_type, title, content = sendable(push_type), sendable(title), sendable(content)
     short_title = _short_title(title)
     html_head = f"<b>[{escape_html(push_type)}] {escape_html(short_title)}</b>\n\n"
     plain_head = f"[{push_type}] {short_title}\n\n"
@@ -112,8 +119,11 @@ def render_incident(
     `plain` is the contract's `message` field (and the body scripts/daily_ops.sh mirrors in
     its fallback); `html` is the same text with the headline in bold, every value escaped.
     """
-    headline = f"{INCIDENT_SIREN} INCIDENT: {kind}"
-    lines = [summary]
+    headline = f"{INCIDENT_SIREN} INCIDENT: {sendable(kind)}"
+    lines = [sendable(summary)]
+    step, step_label, reason, hint = (
+        sendable(v) if v is not None else None for v in (step, step_label, reason, hint)
+    )
     if step:
         lines.append(f"Step: {step} ({step_label})" if step_label else f"Step: {step}")
     if reason:

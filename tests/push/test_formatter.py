@@ -67,3 +67,11 @@ def test_well_formed_check_rejects_bad_markup() -> None:
     assert not html_is_well_formed("<i>x</i>")
     assert not html_is_well_formed('<b class="x">x</b>')
     assert not html_is_well_formed("x" * (TELEGRAM_TEXT_LIMIT + 1))
+
+
+def test_lone_surrogate_is_replaced_not_a_crash() -> None:
+    # Found by tests/properties: JSON's "\ud83d" escape gives a lone surrogate, which
+    # telegram_length could not encode (UnicodeEncodeError, a 500 at send time).
+    rendered = render_message("ALERT", "t\ud83d", "a\ud83db \ud83d\udea8")
+    assert rendered.plain == "[ALERT] t\ufffd\n\na\ufffdb 🚨"
+    assert html_is_well_formed(rendered.html)
