@@ -71,6 +71,11 @@ def _route_dependants(scope: Scope) -> list[Any]:
     return [d for d in found if d is not None]
 
 
+def route_policy(scope: Scope) -> RoutePolicy:
+    """The auth checks and body limit of the route the router matched for this request."""
+    return policy_of(_route_dependants(scope))
+
+
 def _has_nul(scope: Scope) -> bool:
     # PostgreSQL text refuses NUL: no path or query parameter may carry one to a query.
     query: bytes = scope.get("query_string", b"")
@@ -125,7 +130,7 @@ class RequestGuard:
             if refused:
                 return {"type": "http.disconnect"}
             if limit is None:
-                policy = policy_of(_route_dependants(scope))
+                policy = route_policy(scope)
                 limit = int(getattr(settings, policy.limit_setting))
                 authorization = headers.get(b"authorization")
                 try:
