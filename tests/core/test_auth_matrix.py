@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
 from app.core.auth import TOKEN_SCOPES
@@ -116,7 +115,9 @@ async def test_every_route_is_authenticated_or_listed_open(
             assert anonymous.status_code in (302, 303, 307), key
             assert anonymous.headers["location"].startswith("/console/login"), key
             continue
-        assert anonymous.status_code == 401, f"{key} answers {anonymous.status_code} unauthenticated"
+        assert anonymous.status_code == 401, (
+            f"{key} answers {anonymous.status_code} unauthenticated"
+        )
         invalid = await http.request(method, url, headers={"Authorization": "Bearer nope-x"})
         assert invalid.status_code == 401, key
         policy = route_policy(wrapper.scopes[-1])
