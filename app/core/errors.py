@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import logging
-from typing import Any, ClassVar
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import asyncpg
 from fastapi import FastAPI, Request
@@ -14,6 +18,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class AppError(Exception):
@@ -66,6 +72,55 @@ class PayloadTooLarge(AppError):
 class ServiceUnavailable(AppError):
     status_code = 503
     headers = {"Retry-After": "5"}
+
+
+class InsufficientStorage(AppError, OSError):
+    """The disk (or quota) is full: 507; the file we meant to replace is intact."""
+
+    status_code = 507
+
+
+class StorageNotWritable(AppError, OSError):
+    """The data directory refuses writes (permissions, read-only mount): 503, retry later."""
+
+    status_code = 503
+    headers = {"Retry-After": "30"}
+
+
+_STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def storage_error(exc: OSError) -> AppError | None:
+    """What a failed file write means to the caller, or None for other OS errors.
+
+    Both classes are OSError too, so code that survives a failed write (`except OSError`)
+    keeps doing so; uncaught, the request gets a clear 507 or 503 instead of a 500.
+    """
+    name = Path(str(exc.filename)).name if exc.filename else "a file"
+    if exc.errno in _STORAGE_FULL:
+        return InsufficientStorage(f"storage full: {name} not written; the previous one is intact")
+    if exc.errno in _NOT_WRITABLE:
+        return StorageNotWritable(f"data directory not writable: {name} not written")
+    return None
+
+
+def storage_errors(func: Callable[P, T]) -> Callable[P, T]:
+    """For app/core/files.py's writers: a write failing on a full or unwritable disk raises
+    InsufficientStorage (507) or StorageNotWritable (503), both OSError, after the writer
+    removed its temporary file."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except OSError as exc:
+            translated = storage_error(exc)
+            if translated is None or isinstance(exc, AppError):
+                raise
+            raise translated from exc
+
+    return wrapper
 
 
 async def _handle_app_error(_: Request, exc: Exception) -> JSONResponse:

@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.core.errors import storage_errors
+
 # Re-exported for readers of rotated logs: every part of a log, oldest first.
 from app.core.jsonl_parts import JsonlPart as JsonlPart
 from app.core.jsonl_parts import jsonl_first_time as jsonl_first_time
@@ -59,6 +61,7 @@ def _write_tmp(directory: Path, name: str, payload: bytes, mode: int = 0o644) ->
     return tmp
 
 
+@storage_errors
 def write_json_atomic(path: Path, data: JsonLike) -> Path:
     """Replace `path` with the complete JSON document or leave the old one: never a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +75,7 @@ def write_json_atomic(path: Path, data: JsonLike) -> Path:
     return path
 
 
+@storage_errors
 def write_private_text(path: Path, text: str) -> Path:
     """Atomically replace `path` with `text`, readable by the owner only (mode 0600 from birth)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +96,7 @@ def snapshot_name(stem: str, when: datetime, seq: int = 0) -> str:
     return f"{base}.json" if seq == 0 else f"{base}_{seq:02d}.json"
 
 
+@storage_errors
 def write_snapshot(directory: Path, stem: str, when: datetime, data: JsonLike) -> Path:
     """Write a new snapshot that never overwrites an existing one (append-only directory)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -110,6 +115,7 @@ def write_snapshot(directory: Path, stem: str, when: datetime, data: JsonLike) -
         tmp.unlink(missing_ok=True)
 
 
+@storage_errors
 def write_snapshot_named(
     directory: Path, stem: str, when: datetime, build: Callable[[str], JsonLike]
 ) -> Path:
@@ -148,6 +154,7 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
 
 
+@storage_errors
 def append_jsonl_checked(path: Path, build: Callable[[], JsonLike]) -> JsonLike:
     """Like append_jsonl, but `build` runs under the lock: a check-then-append no writer races.
 
