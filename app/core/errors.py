@@ -151,7 +151,11 @@ async def _handle_unstorable(request: Request, exc: Exception) -> JSONResponse:
     if not _unstorable(exc):
         raise exc  # not ours: the last-resort handler answers
     # Never the message: the driver quotes the refused value in it.
-    log.info("request refused: a value cannot be stored", extra={"error_class": type(exc).__name__})
+    route = getattr(request.scope.get("route"), "path", None)
+    log.info(
+        "request refused: a value cannot be stored",
+        extra={"error_class": type(exc).__name__, "route": route},
+    )
     return SafeJSONResponse(
         {
             "detail": "the request carries a value the database cannot store (NUL, invalid text, "
