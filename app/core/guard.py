@@ -12,7 +12,6 @@ through, cutting it off at the limit. A route added anywhere gets all of it by d
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.auth import ScopeCheck
 from app.core.errors import AppError, BadRequest, PayloadTooLarge
-
-log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_SETTING = "HTTP_MAX_BODY_BYTES"
 
