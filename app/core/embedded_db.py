@@ -26,7 +26,8 @@ def start_embedded(state_dir: Path, database: str = "ops") -> str:
         warnings.simplefilter("ignore")  # platformdirs complains about XDG_RUNTIME_DIR
         # cleanup_mode="stop": the server stops when the process that started it exits.
         _server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    # `database` is our own constant, never input.
+    exists = _server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # nosec B608
     if "1 row" not in exists:
         _server.psql(f"CREATE DATABASE {database};")
     url = str(_server.get_uri(database))

@@ -124,14 +124,14 @@ def storage_errors(func: Callable[P, T]) -> Callable[P, T]:
 
 
 async def _handle_app_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
+    assert isinstance(exc, AppError)  # type narrowing  # nosec B101
     return SafeJSONResponse(
         {"detail": exc.reason}, status_code=exc.status_code, headers=exc.headers
     )
 
 
 async def _handle_validation(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+    assert isinstance(exc, RequestValidationError)  # type narrowing  # nosec B101
     return SafeJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 

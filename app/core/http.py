@@ -61,7 +61,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling / 2, ceiling)  # retry jitter, not a secret  # nosec B311
 
 
 @dataclass

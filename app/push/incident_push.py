@@ -145,7 +145,7 @@ def _has_secrets(settings: Settings) -> bool:
 
 async def _telegram(deps: IncidentDeps, rendered: RenderedMessage) -> TelegramResult:
     chat = deps.settings.TELEGRAM_CHAT_ID
-    assert chat is not None  # _has_secrets checked it
+    assert chat is not None  # _has_secrets checked it  # nosec B101
     result = await deps.telegram.send_message(chat.get_secret_value(), rendered.html, html=True)
     if result.cant_parse_entities:
         result = await deps.telegram.send_message(

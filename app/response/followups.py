@@ -34,6 +34,7 @@ _NOT_SENT = """
           AND NOT (d.state = 'sending' AND d.lease_until < now()))
 """
 
+# Composed of this module's constants only; every value is a bound parameter.
 _DUE = text(
     f"""
     SELECT i.id, e.event
@@ -51,7 +52,7 @@ _DUE = text(
       AND {_NOT_SENT.format(event="e.event")}
     ORDER BY i.updated_at
     LIMIT :limit
-    """
+    """  # nosec B608
 )
 
 # Reopened, active again, and not yet paged in this generation.
@@ -66,7 +67,7 @@ _REOPENED = text(
       AND {_NOT_SENT.format(event="'trigger'")}
     ORDER BY i.updated_at
     LIMIT :limit
-    """
+    """  # nosec B608
 )
 
 

@@ -186,7 +186,7 @@ class TicketStore:
             )
 
         event = append_jsonl_checked(self.events_path, build)
-        assert isinstance(event, TicketEventV1)
+        assert isinstance(event, TicketEventV1)  # type narrowing  # nosec B101
         log.info("ticket status", extra={"request_id": request_id, "status": status.value})
         return event
 

@@ -74,7 +74,7 @@ async def page(
 async def _reload(deps: PipelineContext, incident_id: str) -> IncidentSnapshot:
     async with deps.sessionmaker() as session:
         incident = await session.scalar(select(Incident).where(Incident.id == incident_id))
-        assert incident is not None
+        assert incident is not None  # type narrowing  # nosec B101
         return IncidentSnapshot.of(incident)
 
 

@@ -59,12 +59,12 @@ class DeleteOldLogs(Action):
 
     def _scan(self, ctx: ActionContext, plan: Plan) -> list[Path]:
         params = plan.params
-        assert isinstance(params, DeleteLogsParams)
+        assert isinstance(params, DeleteLogsParams)  # type narrowing  # nosec B101
         return old_files(allowed_dir(ctx, plan.target), params, time.time())
 
     async def inspect(self, ctx: ActionContext, plan: Plan) -> Step:
         params = plan.params
-        assert isinstance(params, DeleteLogsParams)
+        assert isinstance(params, DeleteLogsParams)  # type narrowing  # nosec B101
         files = await asyncio.to_thread(self._scan, ctx, plan)
         chosen = files[: params.max_files]
         size = sum(f.stat().st_size for f in chosen)
@@ -78,7 +78,7 @@ class DeleteOldLogs(Action):
     async def apply(self, ctx: ActionContext, plan: Plan, step: Step) -> None:
         def delete() -> int:
             params = plan.params
-            assert isinstance(params, DeleteLogsParams)
+            assert isinstance(params, DeleteLogsParams)  # type narrowing  # nosec B101
             removed = 0
             for path in self._scan(ctx, plan)[: params.max_files]:
                 try:

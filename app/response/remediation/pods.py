@@ -35,7 +35,7 @@ class DeletePods(Action):
 
     async def _matching(self, ctx: ActionContext, plan: Plan) -> list[Any]:
         params = plan.params
-        assert isinstance(params, DeletePodsParams)
+        assert isinstance(params, DeletePodsParams)  # type narrowing  # nosec B101
         timeout = ctx.settings.DIAGNOSTICS_KUBERNETES_TIMEOUT_SECONDS
         deployment = await read_deployment(ctx.require_kube(), plan.target, plan.namespace, timeout)
         pods = await list_pods(ctx.require_kube(), deployment, plan.namespace, timeout)
@@ -44,7 +44,7 @@ class DeletePods(Action):
 
     async def inspect(self, ctx: ActionContext, plan: Plan) -> Step:
         params = plan.params
-        assert isinstance(params, DeletePodsParams)
+        assert isinstance(params, DeletePodsParams)  # type narrowing  # nosec B101
         pods = sorted(await self._matching(ctx, plan), key=lambda p: p.metadata.name)
         chosen = pods[: params.max_pods]
         return Step(

@@ -52,7 +52,7 @@ class TerminateIdleTransactions(Action):
 
     async def _run(self, ctx: ActionContext, plan: Plan, sql: str) -> int:
         params = plan.params
-        assert isinstance(params, TerminateParams)
+        assert isinstance(params, TerminateParams)  # type narrowing  # nosec B101
         secret = ctx.settings.REMEDIATION_POSTGRES_TARGETS.get(plan.target)
         if secret is None:
             raise ActionFailed(f"no REMEDIATION_POSTGRES_TARGETS entry named {plan.target!r}")

@@ -31,7 +31,7 @@ class ScaleDeployment(Action):
 
     async def inspect(self, ctx: ActionContext, plan: Plan) -> Step:
         params = plan.params
-        assert isinstance(params, ScaleParams)
+        assert isinstance(params, ScaleParams)  # type narrowing  # nosec B101
         scale = await asyncio.to_thread(
             apps_api(ctx.require_kube()).read_namespaced_deployment_scale,
             plan.target,
