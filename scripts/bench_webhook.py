@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.core import migrations  # noqa: E402
 from tests.conftest import TOKENS  # noqa: E402
-from tests.service_proc import running_service  # noqa: E402
+from tests.service_proc import rss_mb, running_service, service_pids  # noqa: E402
 
 TOKEN = TOKENS["ALERTMANAGER_TOKEN"]
 
@@ -214,8 +214,11 @@ def main() -> int:
         migrations.upgrade(db_url)
         env = {"LOG_LEVEL": "WARNING", "DATABASE_POOL_SIZE": "20", "PIPELINE_ENABLED": "true"}
         env.update(item.split("=", 1) for item in args.set)
+        load_before = os.getloadavg()[0]
         with running_service(db_url, Path(f"/tmp/{name}"), workers=args.workers, env=env) as base:
             results = asyncio.run(run(base, db_url, args))
+            results["rss_mb_per_worker"] = [round(rss_mb(p)) for p in service_pids(base)[1]]
+        results["loadavg_1m_before_after"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
         print(
             json.dumps(
                 {

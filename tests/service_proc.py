@@ -74,3 +74,33 @@ def running_service(
             proc.kill()
             proc.wait()
         log.close()
+
+
+def service_pids(base: str) -> tuple[int, list[int]]:
+    """The supervisor pid of the service at `base` (started with `--port <port>`), and its
+    live workers (spawned children; not the resource tracker, not a zombie)."""
+    port = base.rsplit(":", 1)[1].encode()
+    supervisor = None
+    workers: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if b"serve" in argv and port in argv:
+            supervisor = int(entry.name)
+        elif state != "Z" and any(b"spawn_main" in arg for arg in argv):
+            workers[int(entry.name)] = int(ppid)
+    assert supervisor is not None, "service process not found"
+    return supervisor, sorted(pid for pid, ppid in workers.items() if ppid == supervisor)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
