@@ -4,7 +4,12 @@ A P0 `KafkaConsumerLagHigh` goes in through the webhook; the script prints what 
 did (diagnostics, remediation, escalations, the queued ALERT push), closes the incident and
 checks that no secret reached the service log. Exits 1 when an expectation fails.
 
-Usage: .venv/bin/python scripts/smoke_live.py   (uses TEST_DATABASE_URL's server, or pgserver)
+Usage, from the repository root (uses TEST_DATABASE_URL's server, or pgserver):
+
+    .venv/bin/python -m scripts.smoke_live
+
+Run as a module, it imports the loopback fakes and the service runner from the `tests`
+package like any other module of the repository; nothing edits `sys.path`.
 """
 
 from __future__ import annotations
@@ -18,18 +23,16 @@ from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from app.core import migrations  # noqa: E402
-from tests import dbutil  # noqa: E402
-from tests.conftest import bearer  # noqa: E402
-from tests.fakes.pagerduty import FakePagerDuty  # noqa: E402
-from tests.fakes.server import serve_in_thread  # noqa: E402
-from tests.fakes.slack import PATH as SLACK_PATH  # noqa: E402
-from tests.fakes.slack import FakeSlack  # noqa: E402
-from tests.fakes.telegram import FakeTelegram  # noqa: E402
-from tests.incidents.payloads import alert, webhook  # noqa: E402
-from tests.service_proc import running_service  # noqa: E402
+from app.core import migrations
+from tests import dbutil
+from tests.conftest import bearer
+from tests.fakes.pagerduty import FakePagerDuty
+from tests.fakes.server import serve_in_thread
+from tests.fakes.slack import PATH as SLACK_PATH
+from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
+from tests.incidents.payloads import alert, webhook
+from tests.service_proc import running_service
 
 BOT_TOKEN = "7512345678:AAFakeTok3n_smoke-live_0123456789abcd"
 ROUTING_KEY = "R0UTINGKEYsmoke0123456789abcdef0"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
-APP = Path(__file__).resolve().parents[1] / "app"
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app"
 MAX_LINES = 350
 
 
@@ -45,3 +48,24 @@ def test_no_module_over_the_size_cap() -> None:
         for path in APP.rglob("*.py")
     }
     assert {k: n for k, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def test_every_data_file_under_app_is_packaged() -> None:
+    """A wheel carries the rules file, templates and static files (editable installs hide it)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs: dict[str, list[str]] = config["tool"]["setuptools"]["package-data"]
+    missing = []
+    for path in APP.rglob("*"):
+        if not path.is_file() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+            continue
+        relative = path.relative_to(ROOT)
+        packaged = any(
+            relative.is_relative_to(Path(*package.split(".")))
+            and any(
+                fnmatch(str(relative.relative_to(Path(*package.split(".")))), g) for g in patterns
+            )
+            for package, patterns in globs.items()
+        )
+        if not packaged:
+            missing.append(str(relative))
+    assert missing == []

@@ -294,10 +294,6 @@ class Settings(BaseSettings):
         return {name: getattr(self, name) is not None for name in SECRET_FIELDS}
 
     @property
-    def reports_dir(self) -> Path:
-        return self.DATA_DIR / "reports"
-
-    @property
     def state_dir(self) -> Path:
         return self.DATA_DIR / "state"
 

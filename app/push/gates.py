@@ -85,6 +85,16 @@ def gate_view(
     }
 
 
+async def current_view(
+    session: AsyncSession, now: datetime, configured_chat: str | None
+) -> dict[str, Any]:
+    """The gate and its open window as the API shows them, read in one transaction."""
+    async with session.begin():
+        gate = await read_gate(session)
+        window = await open_window_row(session)
+    return gate_view(gate, window, now, configured_chat)
+
+
 def _audit(
     actor: str, action: str, changes: dict[str, Any], reason: str | None, now: datetime
 ) -> PushGateAudit:

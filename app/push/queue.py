@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Unprocessable
 from app.core.redact import looks_secret, redact
 from app.push.models import PushMessage
-from app.push.schemas import PushType
+from app.push.schemas import MessageCreate, PushType
 
 TITLE_MAX = 500
 CONTENT_MAX = 20_000
@@ -77,6 +77,12 @@ async def enqueue(
     if existing is None:  # the row that won the conflict was deleted in between
         raise Unprocessable("dedup_key conflict with a message that no longer exists; retry")
     return Enqueued(existing, False)
+
+
+async def submit_message(session: AsyncSession, body: MessageCreate, now: datetime) -> Enqueued:
+    """`POST /api/push/messages`: queue in its own transaction (committed before the answer)."""
+    async with session.begin():
+        return await enqueue(session, now=now, **body.model_dump())
 
 
 async def enqueue_message(

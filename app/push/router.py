@@ -1,8 +1,8 @@
-"""HTTP routes of the push pipeline: parameters, scopes and status codes only."""
+"""HTTP routes of the push pipeline: parameters, scopes, status codes and response models only."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
@@ -10,8 +10,7 @@ from pydantic import AwareDatetime
 from app.core.auth import OperatorAuth, OperatorOrScriptAuth, ReadAuth
 from app.core.db import SessionDep
 from app.core.deps import ClockDep, SettingsDep
-from app.core.errors import NotFound, Unprocessable
-from app.core.files import read_json
+from app.core.errors import Unprocessable
 from app.push import gates
 from app.push.deps import PushPathsDep, TelegramDep
 from app.push.outbox import run_outbox
@@ -21,18 +20,31 @@ from app.push.paths import (
     PREVIEW_LATEST,
     SELF_TEST_LATEST,
     SEND_LATEST,
-    PushPaths,
 )
-from app.push.queue import enqueue, list_messages
+from app.push.queue import list_messages, submit_message
 from app.push.receipts import list_receipts
+from app.push.reports import read_latest
+from app.push.responses import (
+    AuditPage,
+    GateOut,
+    MessagePage,
+    MessageQueued,
+    ReceiptPage,
+    SendAnswer,
+    WindowClosed,
+    WindowOut,
+)
 from app.push.schemas import (
     BlockedReason,
     Decision,
+    EvidenceIndexV1,
     GateUpdate,
     MessageCreate,
     MessageStatus,
     PushOutboxV1,
+    PushPreviewV1,
     PushSelfTestV1,
+    PushSendReceiptV1,
     WindowOpen,
 )
 from app.push.self_test import run_self_test
@@ -44,23 +56,15 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _latest(paths: PushPaths, relative: str, what: str) -> dict[str, Any]:
-    document = read_json(paths.abs(relative))
-    if document is None:
-        raise NotFound(f"no {what} yet")
-    return document
-
-
 @router.post("/messages", status_code=201)
 async def create_message(
     body: MessageCreate, response: Response, session: SessionDep, clock: ClockDep, _: OperatorAuth
-) -> dict[str, Any]:
+) -> MessageQueued:
     """Queue a message; a repeated `dedup_key` answers 200 with the existing message id."""
-    async with session.begin():
-        queued = await enqueue(session, now=clock.now(), **body.model_dump())
+    queued = await submit_message(session, body, clock.now())
     if not queued.created:
         response.status_code = 200
-    return {"result": "OK", "message_id": queued.message_id, "created": queued.created}
+    return MessageQueued(message_id=queued.message_id, created=queued.created)
 
 
 @router.get("/messages")
@@ -70,8 +74,9 @@ async def get_messages(
     status: MessageStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
-    return await list_messages(session, status=status, limit=limit, offset=offset)
+) -> MessagePage:
+    page = await list_messages(session, status=status, limit=limit, offset=offset)
+    return MessagePage.model_validate(page)
 
 
 @router.post("/outbox/run")
@@ -88,13 +93,13 @@ async def outbox_run(
 
 
 @router.get("/outbox/latest")
-async def outbox_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
-    return _latest(paths, OUTBOX_LATEST, "outbox run")
+async def outbox_latest(paths: PushPathsDep, _: ReadAuth) -> PushOutboxV1:
+    return read_latest(paths, OUTBOX_LATEST, PushOutboxV1, "outbox run")
 
 
 @router.get("/preview/latest")
-async def preview_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
-    return _latest(paths, PREVIEW_LATEST, "preview (run the outbox first)")
+async def preview_latest(paths: PushPathsDep, _: ReadAuth) -> PushPreviewV1:
+    return read_latest(paths, PREVIEW_LATEST, PushPreviewV1, "preview (run the outbox first)")
 
 
 @router.post("/self-test")
@@ -110,55 +115,51 @@ async def self_test(
 
 
 @router.get("/self-test/latest")
-async def self_test_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
-    return _latest(paths, SELF_TEST_LATEST, "self-test")
+async def self_test_latest(paths: PushPathsDep, _: ReadAuth) -> PushSelfTestV1:
+    return read_latest(paths, SELF_TEST_LATEST, PushSelfTestV1, "self-test")
 
 
-async def _gate_view(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> dict[str, Any]:
-    async with session.begin():
-        gate = await gates.read_gate(session)
-        window = await gates.open_window_row(session)
+def _configured_chat(settings: SettingsDep) -> str | None:
     chat = settings.TELEGRAM_CHAT_ID
-    configured = chat.get_secret_value() if chat is not None else None
-    return gates.gate_view(gate, window, clock.now(), configured)
+    return chat.get_secret_value() if chat is not None else None
 
 
 @router.get("/gates")
 async def get_gates(
     session: SessionDep, settings: SettingsDep, clock: ClockDep, _: ReadAuth
-) -> dict[str, Any]:
-    return await _gate_view(session, settings, clock)
+) -> GateOut:
+    view = await gates.current_view(session, clock.now(), _configured_chat(settings))
+    return GateOut.model_validate(view)
 
 
 @router.patch("/gates")
 async def patch_gates(
     body: GateUpdate, session: SessionDep, settings: SettingsDep, clock: ClockDep, who: OperatorAuth
-) -> dict[str, Any]:
+) -> GateOut:
     await gates.update_gate(session, body, actor=who.name, now=clock.now())
-    return await _gate_view(session, settings, clock)
+    view = await gates.current_view(session, clock.now(), _configured_chat(settings))
+    return GateOut.model_validate(view)
 
 
 @router.post("/gates/window", status_code=201)
 async def open_window(
     body: WindowOpen, session: SessionDep, clock: ClockDep, who: OperatorAuth
-) -> dict[str, Any]:
+) -> WindowOut:
     window = await gates.open_window(session, body, actor=who.name, now=clock.now())
-    view = gates.window_view(window, clock.now())
-    assert view is not None  # type narrowing  # nosec B101
-    return view
+    return WindowOut.model_validate(gates.window_view(window, clock.now()))
 
 
 @router.delete("/gates/window")
-async def close_window(session: SessionDep, clock: ClockDep, who: OperatorAuth) -> dict[str, Any]:
+async def close_window(session: SessionDep, clock: ClockDep, who: OperatorAuth) -> WindowClosed:
     closed = await gates.close_window(session, actor=who.name, now=clock.now())
-    return {"result": "OK", "closed_window_id": closed}
+    return WindowClosed(closed_window_id=closed)
 
 
 @router.get("/gates/audit")
 async def gate_audit(
     session: SessionDep, _: ReadAuth, limit: Limit = 50, offset: Offset = 0
-) -> dict[str, Any]:
-    return await gates.list_audit(session, limit=limit, offset=offset)
+) -> AuditPage:
+    return AuditPage.model_validate(await gates.list_audit(session, limit=limit, offset=offset))
 
 
 @router.post("/send")
@@ -170,7 +171,7 @@ async def send(
     clock: ClockDep,
     _: OperatorOrScriptAuth,
     confirm: bool = False,
-) -> dict[str, Any]:
+) -> SendAnswer:
     """Send the latest outbox through the gates; one receipt per message."""
     if not confirm:
         raise Unprocessable("sending needs confirm=true")
@@ -178,16 +179,12 @@ async def send(
     counts: dict[str, int] = {}
     for receipt in receipts:
         counts[receipt.decision.value] = counts.get(receipt.decision.value, 0) + 1
-    return {
-        "result": "OK",
-        "summary": counts,
-        "receipts": [r.model_dump(mode="json") for r in receipts],
-    }
+    return SendAnswer(summary=counts, receipts=receipts)
 
 
 @router.get("/send/latest")
-async def send_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
-    return _latest(paths, SEND_LATEST, "send receipt")
+async def send_latest(paths: PushPathsDep, _: ReadAuth) -> PushSendReceiptV1:
+    return read_latest(paths, SEND_LATEST, PushSendReceiptV1, "send receipt")
 
 
 @router.get("/receipts")
@@ -200,8 +197,8 @@ async def receipts(
     since: AwareDatetime | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> dict[str, Any]:
-    return await list_receipts(
+) -> ReceiptPage:
+    page = await list_receipts(
         session,
         decision=decision,
         blocked_reason=blocked_reason,
@@ -210,8 +207,9 @@ async def receipts(
         limit=limit,
         offset=offset,
     )
+    return ReceiptPage.model_validate(page)
 
 
 @router.get("/evidence/latest")
-async def evidence_latest(paths: PushPathsDep, _: ReadAuth) -> dict[str, Any]:
-    return _latest(paths, EVIDENCE_INDEX_LATEST, "evidence index")
+async def evidence_latest(paths: PushPathsDep, _: ReadAuth) -> EvidenceIndexV1:
+    return read_latest(paths, EVIDENCE_INDEX_LATEST, EvidenceIndexV1, "evidence index")

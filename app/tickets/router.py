@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from app.core.auth import OperatorAuth, OperatorOrScriptAuth, ReadAuth
+from app.core.deps import ClockDep
+from app.tickets.responses import StatusChanged, TicketDetail, TicketList, TicketSubmitted
 from app.tickets.schemas import RequestType, StatusChange, TicketStatus, TicketSubmitV1
 from app.tickets.store import TicketFilter, TicketNotFound, TicketStore, store_for
 
@@ -23,22 +25,18 @@ def _store(request: Request) -> TicketStore:
     return store_for(request.app)
 
 
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
-
-
 @router.post("", status_code=201)
-async def submit_ticket(body: TicketSubmitV1, request: Request, _: OperatorAuth) -> dict[str, str]:
+async def submit_ticket(
+    body: TicketSubmitV1, request: Request, clock: ClockDep, _: OperatorAuth
+) -> TicketSubmitted:
     """Record an operator's request (TICKET_REQUEST_V1, status OPEN). Executes nothing."""
-    ticket = await run_in_threadpool(_store(request).submit, body.root, _now(request))
-    return {"result": "OK", "request_id": ticket.request_id}
+    ticket = await run_in_threadpool(_store(request).submit, body.root, clock.now())
+    return TicketSubmitted(request_id=ticket.request_id)
 
 
-@router.get("")
+@router.get("", response_model=TicketList)
 async def list_tickets(
     request: Request,
-    response: Response,
     _: ReadAuth,
     status: Annotated[list[TicketStatus] | None, Query()] = None,
     request_type: Annotated[list[RequestType] | None, Query()] = None,
@@ -47,7 +45,7 @@ async def list_tickets(
     trace_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[int | None, Query(ge=0)] = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Tickets newest first with their current status; `next_cursor` continues the list."""
     filters = TicketFilter(
         statuses=frozenset(s.value for s in status or ()),
@@ -57,24 +55,29 @@ async def list_tickets(
         trace_id=trace_id,
     )
     page = await run_in_threadpool(_store(request).list, filters, limit, cursor)
+    answer = JSONResponse(page.as_dict())
     if page.next_cursor is not None:
         url = request.url.include_query_params(cursor=page.next_cursor)
-        response.headers["Link"] = f'<{url}>; rel="next"'
-    return page.as_dict()
+        answer.headers["Link"] = f'<{url}>; rel="next"'
+    return answer
 
 
-@router.get("/{request_id}")
-async def get_ticket(request: Request, request_id: str, _: ReadAuth) -> dict[str, Any]:
+@router.get("/{request_id}", response_model=TicketDetail)
+async def get_ticket(request: Request, request_id: str, _: ReadAuth) -> JSONResponse:
     """One ticket, its current status and its status events."""
     if not _is_uuid(request_id):
         raise TicketNotFound(f"ticket {request_id} not found")
-    return await run_in_threadpool(_store(request).get, request_id)
+    return JSONResponse(await run_in_threadpool(_store(request).get, request_id))
 
 
 @router.post("/{request_id}/status")
 async def change_status(
-    request: Request, request_id: str, body: StatusChange, principal: OperatorOrScriptAuth
-) -> dict[str, Any]:
+    request: Request,
+    request_id: str,
+    body: StatusChange,
+    clock: ClockDep,
+    principal: OperatorOrScriptAuth,
+) -> StatusChanged:
     """Append a status event (OPEN → IN_PROGRESS → DONE | FAILED); 409 for any other change."""
     if not _is_uuid(request_id):
         raise TicketNotFound(f"ticket {request_id} not found")
@@ -84,9 +87,9 @@ async def change_status(
         TicketStatus(body.status),
         principal.name,
         body.note,
-        _now(request),
+        clock.now(),
     )
-    return {"result": "OK", "event": event.model_dump(mode="json")}
+    return StatusChanged(event=event)
 
 
 def _is_uuid(value: str) -> bool:

@@ -41,8 +41,6 @@ class FakeSlack:
             self.requests.clear()
             self.script.clear()
             self.always = None
-            if hasattr(self, "released"):
-                self.released = False
 
     async def post(self, request: Request) -> PlainTextResponse:
         body = await request.json()

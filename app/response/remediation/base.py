@@ -31,10 +31,6 @@ class Plan:
     namespace: str
     params: ActionParams
 
-    @property
-    def key(self) -> str:
-        return f"{self.action}:{self.namespace}/{self.target}"
-
 
 @dataclass
 class Step:
