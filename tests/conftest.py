@@ -84,3 +84,20 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The leak scan (tests/leak_scan.py) over every artifact this run wrote: a hit fails it."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or session.testscollected == 0 or factory._basetemp is None:
+        return  # no test ran, or none used a temporary directory: nothing was written
+    from tests.leak_scan import scan
+
+    hits = list(scan(factory.getbasetemp()))
+    if hits:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = [f"  {path} carries {which}" for path, which in hits[:50]]
+        message = "\n".join(["LEAK SCAN: a configured test secret is in an artifact:", *lines])
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
