@@ -51,7 +51,7 @@ def running_service(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # 2 workers starting on a busy 2-core machine
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(
@@ -63,7 +63,7 @@ def running_service(
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("service did not become healthy in 30 s")
+                raise RuntimeError("service did not become healthy in 60 s")
             time.sleep(0.1)
         yield base
     finally:
