@@ -163,12 +163,14 @@ async def _claim(
     """
     try:
         async with ctx.session.begin():
+            # The row lock first: a sender racing us for this message commits its claim (and
+            # its window unit) before we look, so we see "claimed", never a spent window.
             status = await ctx.session.scalar(
-                select(PushMessage.status).where(PushMessage.id == candidate.message_id)
+                select(PushMessage.status)
+                .where(PushMessage.id == candidate.message_id)
+                .with_for_update()
             )
-            if (
-                status != MessageStatus.PENDING
-            ):  # another sender holds or sent it: no gate is its reason
+            if status != MessageStatus.PENDING:  # another sender holds or sent it
                 return "claimed"
             snapshot, window_left = await _gates(ctx, now, share=True)
             reason = run_blocked_reason(snapshot, has_messages=True) or message_blocked_reason(
