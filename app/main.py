@@ -19,6 +19,7 @@ from app.core.migrations import head_revisions
 from app.core.redact import configure_secrets
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
+from app.incidents.heartbeat_router import router as heartbeat_router
 from app.incidents.lifespan import incidents_lifespan
 from app.incidents.router import router as incidents_router
 from app.incidents.webhook import router as webhook_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(health_router)
     app.include_router(webhook_router)
     app.include_router(incidents_router)
+    app.include_router(heartbeat_router)
     app.include_router(push_router)
     app.include_router(tickets_router)
     app.include_router(incident_push_router)

@@ -106,6 +106,21 @@ class Settings(BaseSettings):
     # Open incidents whose alert has not been seen for this long are flagged stale (not closed).
     INCIDENT_STALE_AFTER_SECONDS: int = Field(default=12 * 3600, ge=60)
     MAINTENANCE_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
+    # The dead man's switch: this alert never becomes an incident; its silence does.
+    HEARTBEAT_ALERTNAME: str = Field(default="Watchdog", max_length=100)
+    HEARTBEAT_TIMEOUT_SECONDS: float = Field(default=600.0, gt=0)
+
+    # --- paging: one page per Alertmanager group ------------------------------------------
+    PAGE_BUDGET: int = Field(default=10, ge=1, le=10_000)  # new PagerDuty incidents per window
+    PAGE_BUDGET_WINDOW_SECONDS: float = Field(default=300.0, gt=0)
+    PAGE_UPDATE_INTERVAL_SECONDS: float = Field(default=60.0, ge=0)  # updates per group, at most
+    PAGE_RESOLVE_DELAY_SECONDS: float = Field(default=60.0, ge=0)  # quiet group → resolve
+    PAGE_RETRY_MAX_DELAY_SECONDS: float = Field(default=300.0, gt=0)  # cap of the backoff
+    PAGE_OVERDUE_SECONDS: float = Field(default=300.0, gt=0)  # undelivered this long: notice
+    PAGE_FOLLOWUP_MAX_ATTEMPTS: int = Field(default=10, ge=1, le=1000)  # acknowledge / resolve
+    PAGE_LEASE_SECONDS: float = Field(default=120.0, ge=1, le=3600)  # a group's delivery claim
+    FLAP_THRESHOLD: int = Field(default=3, ge=2, le=100)
+    FLAP_WINDOW_SECONDS: float = Field(default=1800.0, gt=0)
     # Priorities whose new incidents get the background response pipeline.
     PIPELINE_PRIORITIES: list[PriorityName] = Field(default_factory=_default_pipeline_priorities)
 

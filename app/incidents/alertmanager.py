@@ -21,6 +21,9 @@ MAX_ALERT_NAME = 100
 MAX_SERVICE = 100
 MAX_FINGERPRINT = 200
 MAX_SEVERITY = 50
+MAX_RECEIVER = 200
+MAX_GROUP_KEY = 2000
+DIRECT_RECEIVER = "direct"  # a bare alert (curl, a script): no Alertmanager route, no group
 
 
 def _clean(text: str) -> str:
@@ -117,6 +120,18 @@ class ParsedAlert:
     starts_at: datetime | None
     ends_at: datetime | None
     generator_url: str | None
+    # The Alertmanager group the alert arrived in: pages are per group (one problem).
+    group_key: str
+    receiver: str
+
+
+def page_key(receiver: str, group_key: str) -> str:
+    """The group's PagerDuty dedup_key: stable across replicas and restarts.
+
+    Alertmanager's own PagerDuty receiver sends sha256(groupKey); ours also hashes the
+    receiver, so two receivers (or Alertmanager clusters) with equal group keys stay apart.
+    """
+    return hashlib.sha256(f"{receiver}\x00{group_key}".encode()).hexdigest()
 
 
 def webhook_body_schema() -> dict[str, Any]:
@@ -159,11 +174,17 @@ def priority_for(labels: Mapping[str, str], severity_map: Mapping[str, str], def
 
 
 def normalise(
-    alert: AlertIn, severity_map: Mapping[str, str], default_priority: str
+    alert: AlertIn,
+    severity_map: Mapping[str, str],
+    default_priority: str,
+    group: tuple[str, str] | None = None,
 ) -> ParsedAlert:
+    """One wire alert as ingest needs it; `group` is the webhook's (receiver, groupKey)."""
     labels = alert.labels
+    fingerprint = alert.fingerprint or label_fingerprint(labels)
+    receiver, group_key = group or (DIRECT_RECEIVER, f"alert:{fingerprint}")
     return ParsedAlert(
-        fingerprint=alert.fingerprint or label_fingerprint(labels),
+        fingerprint=fingerprint,
         firing=alert.status == "firing",
         alert_name=(labels.get("alertname") or "unnamed")[:MAX_ALERT_NAME],
         priority=priority_for(labels, severity_map, default_priority),
@@ -176,6 +197,8 @@ def normalise(
         starts_at=alert.startsAt,
         ends_at=alert.endsAt,
         generator_url=alert.generatorURL,
+        group_key=group_key,
+        receiver=receiver,
     )
 
 
@@ -196,12 +219,26 @@ def _raw_fingerprint(raw: Any) -> str | None:
         return None
 
 
+def _group(payload: WebhookIn) -> tuple[str, str] | None:
+    """The webhook's (receiver, groupKey); None (each alert its own group) when unusable."""
+    if not payload.groupKey:
+        return None
+    try:
+        receiver = _clean(payload.receiver or "")[:MAX_RECEIVER] or "unnamed"
+        return receiver, _clean(payload.groupKey)[:MAX_GROUP_KEY]
+    except ValueError:
+        return None
+
+
 def parse_alert(
-    raw: Any, severity_map: Mapping[str, str], default_priority: str
+    raw: Any,
+    severity_map: Mapping[str, str],
+    default_priority: str,
+    group: tuple[str, str] | None = None,
 ) -> ParsedAlert | RejectedAlert:
     """One alert, normalised, or the reason it can never be stored."""
     try:
-        return normalise(AlertIn.model_validate(raw), severity_map, default_priority)
+        return normalise(AlertIn.model_validate(raw), severity_map, default_priority, group)
     except ValidationError as exc:
         reason = f"invalid alert: {_errors(exc)}"
     except (RecursionError, ValueError, OverflowError) as exc:  # e.g. nesting too deep to encode
@@ -231,16 +268,19 @@ def parse_payload(
     document = _load_json(body)
     if not isinstance(document, dict):
         raise Unprocessable("body must be a JSON object (Alertmanager webhook v4 or one alert)")
+    group: tuple[str, str] | None = None
     if "alerts" in document:
         try:
-            raw_alerts = WebhookIn.model_validate(document).alerts
+            payload = WebhookIn.model_validate(document)
         except ValidationError as exc:
             raise Unprocessable(f"invalid alert payload: {_errors(exc)}") from None
+        raw_alerts = payload.alerts
+        group = _group(payload)
     elif "labels" in document:
         raw_alerts = [document]
     else:
         raise Unprocessable("expected an Alertmanager webhook (alerts[]) or an alert (labels)")
-    alerts = [parse_alert(raw, severity_map, default_priority) for raw in raw_alerts]
+    alerts = [parse_alert(raw, severity_map, default_priority, group) for raw in raw_alerts]
     refused = [a for a in alerts if isinstance(a, RejectedAlert)]
     if len(refused) == len(alerts):
         raise Unprocessable(f"no alert can be stored: {refused[0].reason}")

@@ -50,11 +50,13 @@ class IngestBatcher:
         *,
         lanes: int,
         max_alerts: int,
+        heartbeat_alertname: str | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._priorities = pipeline_priorities
         self._max_alerts = max_alerts
+        self._heartbeat = heartbeat_alertname
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._lanes = [
             asyncio.create_task(self._lane(), name=f"ingest-lane-{n}") for n in range(lanes)
@@ -87,7 +89,11 @@ class IngestBatcher:
         async with driver_connection(self._engine) as conn:
             # One statement is one transaction in PostgreSQL: no BEGIN/COMMIT round trips.
             results: list[IngestResult] = await ingest_alerts(
-                conn, alerts, now=now, pipeline_priorities=self._priorities
+                conn,
+                alerts,
+                now=now,
+                pipeline_priorities=self._priorities,
+                heartbeat_alertname=self._heartbeat,
             )
         return results
 

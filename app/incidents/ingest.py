@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.incidents.alertmanager import ParsedAlert
+from app.incidents.alertmanager import ParsedAlert, page_key
 from app.incidents.schemas import AlertOutcome as Outcome
 
 _INGEST_SQL = """
@@ -27,9 +27,22 @@ WITH input AS (
     CAST(:service AS text[]), CAST(:summary AS text[]), CAST(:description AS text[]),
     CAST(:labels AS text[]), CAST(:annotations AS text[]), CAST(:generator_url AS text[]),
     CAST(:starts_at AS timestamptz[]), CAST(:ends_at AS timestamptz[]), CAST(:pipeline AS text[]),
-    CAST(:copies AS int[])
+    CAST(:copies AS int[]), CAST(:group_key AS text[]), CAST(:receiver AS text[]),
+    CAST(:page_key AS text[])
   ) AS t(ord, new_id, fp, firing, alert_name, priority, severity, service, summary, description,
-         labels, annotations, generator_url, starts_at, ends_at, pipeline, copies)
+         labels, annotations, generator_url, starts_at, ends_at, pipeline, copies, group_key,
+         receiver, page_key)
+),
+beats AS (
+  -- The dead man's switch (Watchdog): never an incident, one row per receiver refreshed.
+  INSERT INTO heartbeats AS h (receiver, alert_name, first_seen_at, last_seen_at, beats)
+  SELECT b.receiver, b.alert_name, :now, :now, b.n
+  FROM unnest(CAST(:hb_receiver AS text[]), CAST(:hb_alert AS text[]), CAST(:hb_n AS int[]))
+       AS b(receiver, alert_name, n)
+  ON CONFLICT (receiver) DO UPDATE
+  SET last_seen_at = GREATEST(h.last_seen_at, EXCLUDED.last_seen_at),
+      alert_name = EXCLUDED.alert_name, beats = h.beats + EXCLUDED.beats
+  RETURNING 1
 ),
 latest AS (
   SELECT DISTINCT ON (i.fingerprint) i.fingerprint AS fp, i.id, i.status::text AS status,
@@ -53,12 +66,12 @@ upserted AS (
   INSERT INTO incidents AS i (
     id, alert_name, priority, status, summary, description, fingerprint, service, severity,
     source, labels, annotations, generator_url, starts_at, last_seen_at, previous_incident_id,
-    pipeline_state, occurrence_count, created_at, updated_at)
+    pipeline_state, occurrence_count, created_at, updated_at, group_key, receiver, page_key)
   SELECT input.new_id, input.alert_name, CAST(input.priority AS incident_priority), 'open',
          input.summary, input.description, input.fp, input.service, input.severity, :source,
          CAST(input.labels AS jsonb), CAST(input.annotations AS jsonb), input.generator_url,
          input.starts_at, :now, l.id, CAST(input.pipeline AS incident_pipeline_state),
-         input.copies, :now, :now
+         input.copies, :now, :now, input.group_key, input.receiver, input.page_key
   FROM input LEFT JOIN latest l ON l.fp = input.fp
   WHERE input.firing AND input.ord NOT IN (SELECT ord FROM same_occurrence)
   ON CONFLICT (fingerprint) WHERE status IN ('open', 'investigating')
@@ -160,14 +173,28 @@ async def ingest_alerts(
     now: datetime,
     pipeline_priorities: list[str],
     source: str = "alertmanager",
+    heartbeat_alertname: str | None = None,
 ) -> list[IngestResult]:
-    """Upsert every alert in one statement on an asyncpg connection, in the caller's transaction."""
+    """Upsert every alert in one statement on an asyncpg connection, in the caller's transaction.
+
+    Alerts named `heartbeat_alertname` refresh their receiver's heartbeat row instead (in the
+    same statement) and are answered `heartbeat`.
+    """
+    beats = Counter(
+        (a.receiver, a.alert_name)
+        for a in alerts
+        if a.alert_name == heartbeat_alertname and a.firing
+    )
+    beat_rows = sorted(beats.items())  # one name, so one row per receiver, in one lock order
+    incident_alerts = [a for a in alerts if a.alert_name != heartbeat_alertname]
     # ON CONFLICT cannot touch one row twice per statement: the last alert per fingerprint
     # speaks for all its copies in this payload.
-    representative: dict[str, int] = {a.fingerprint: n for n, a in enumerate(alerts)}
-    copies = Counter(a.fingerprint for a in alerts)  # each copy is one more notification
+    representative: dict[str, int] = {a.fingerprint: n for n, a in enumerate(incident_alerts)}
+    copies = Counter(a.fingerprint for a in incident_alerts)  # each copy is one more notification
     # Sorted by fingerprint so concurrent webhooks lock rows in one order (no deadlocks).
-    chosen = sorted((alerts[n] for n in representative.values()), key=lambda a: a.fingerprint)
+    chosen = sorted(
+        (incident_alerts[n] for n in representative.values()), key=lambda a: a.fingerprint
+    )
     columns: dict[str, list[object]] = {
         "ord": list(range(len(chosen))),
         "new_id": [str(uuid.uuid4()) for _ in chosen],
@@ -186,6 +213,12 @@ async def ingest_alerts(
         "ends_at": [a.ends_at for a in chosen],
         "pipeline": ["pending" if a.priority in pipeline_priorities else "none" for a in chosen],
         "copies": [copies[a.fingerprint] for a in chosen],
+        "group_key": [a.group_key for a in chosen],
+        "receiver": [a.receiver for a in chosen],
+        "page_key": [page_key(a.receiver, a.group_key) for a in chosen],
+        "hb_receiver": [receiver for (receiver, _), _ in beat_rows],
+        "hb_alert": [name for (_, name), _ in beat_rows],
+        "hb_n": [n for _, n in beat_rows],
     }
     values = {**columns, "now": now, "source": source}
     rows = await conn.fetch(INGEST_SQL, *(values[name] for name in INGEST_PARAMS))
@@ -195,6 +228,11 @@ async def ingest_alerts(
     results = []
     seen: set[str] = set()
     for alert in alerts:
+        if alert.alert_name == heartbeat_alertname:
+            results.append(
+                IngestResult(None, alert.fingerprint, "heartbeat", alert.priority, pipeline=False)
+            )
+            continue
         incident_id, outcome = by_fp[alert.fingerprint]
         if alert.fingerprint in seen and outcome == "created":
             outcome = "updated"  # a later copy of an alert created earlier in this statement

@@ -12,6 +12,7 @@ from app.core.maintenance import add_job
 from app.incidents import service
 from app.incidents.batcher import IngestBatcher
 from app.incidents.deps import set_ingest_batcher
+from app.incidents.heartbeats import check_heartbeats
 from app.incidents.metrics import refresh_gauges
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,21 @@ async def _flag_stale(app: FastAPI) -> None:
         log.warning("incidents flagged stale", extra={"incident_ids": flagged})
 
 
+async def _check_heartbeats(app: FastAPI) -> None:
+    """Maintenance job: a silent dead man's switch opens its P0; beats returning resolve it."""
+    settings = app.state.settings
+    checked = await check_heartbeats(
+        app.state.engine, app.state.sessionmaker, settings, app.state.clock.now()
+    )
+    if checked.opened:
+        log.error("alertmanager heartbeat missing", extra={"incident_ids": checked.opened})
+        runner = getattr(app.state, "pipeline_runner", None)
+        if runner is not None:
+            await runner.kick(checked.opened)  # it pages like any P0; the sweeper is the backstop
+    if checked.resolved:
+        log.warning("alertmanager heartbeat back", extra={"incident_ids": checked.resolved})
+
+
 @asynccontextmanager
 async def incidents_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
@@ -38,9 +54,11 @@ async def incidents_lifespan(app: FastAPI) -> AsyncIterator[None]:
         list(settings.PIPELINE_PRIORITIES),
         lanes=settings.WEBHOOK_INGEST_LANES,
         max_alerts=settings.WEBHOOK_BATCH_MAX_ALERTS,
+        heartbeat_alertname=settings.HEARTBEAT_ALERTNAME or None,
     )
     set_ingest_batcher(app, batcher)
     add_job(app, "flag_stale", _flag_stale)
+    add_job(app, "heartbeats", _check_heartbeats)
     try:
         yield
     finally:

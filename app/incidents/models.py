@@ -115,6 +115,11 @@ class Incident(Base):
     pipeline_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     pipeline_lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     pipeline_owner: Mapped[str | None] = mapped_column(String(100))
+    # Added by 0006_paging: the Alertmanager group (one page per group) and the page decision.
+    group_key: Mapped[str | None] = mapped_column(Text)
+    receiver: Mapped[str | None] = mapped_column(String(200))
+    page_key: Mapped[str | None] = mapped_column(String(64))
+    page_decision: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_incidents_status", "status"),
@@ -137,6 +142,7 @@ class Incident(Base):
             "pipeline_lease_until",
             postgresql_where=text("pipeline_state IN ('pending', 'running')"),
         ),
+        Index("ix_incidents_page_key_created_at", "page_key", "created_at"),
     )
 
 
@@ -182,3 +188,14 @@ class IgnoredAlert(Base):
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_ignored_alerts_received_at", "received_at"),)  # retention
+
+class Heartbeat(Base):
+    """The dead man's switch: when each receiver's always-firing alert (Watchdog) last arrived."""
+
+    __tablename__ = "heartbeats"
+
+    receiver: Mapped[str] = mapped_column(String(200), primary_key=True)
+    alert_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    beats: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.incidents.models import IncidentStatus, Priority
 
 # What one alert came to: the webhook answer, the ingest result and the metric label.
-AlertOutcome = Literal["created", "updated", "resolved", "ignored", "rejected"]
+AlertOutcome = Literal["created", "updated", "resolved", "ignored", "rejected", "heartbeat"]
 
 
 class AlertResult(BaseModel):
@@ -47,6 +47,12 @@ class IncidentCreate(BaseModel):
         min_length=1,
         max_length=150,
         description="behaves like a fingerprint: repeats update the active incident",
+    )
+    group: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="incidents naming the same group share one page; unset: a group of its own",
     )
 
 
@@ -102,6 +108,12 @@ class IncidentOut(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     pipeline_state: str
+    group_key: str | None
+    receiver: str | None
+    page_key: str | None = Field(description="the group's PagerDuty dedup_key")
+    page_decision: str | None = Field(
+        description="paging decision: pending, paged, merged, held (storm), damped (flapping)"
+    )
 
 
 class IncidentDetail(IncidentOut):

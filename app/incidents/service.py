@@ -19,6 +19,8 @@ from app.incidents.ingest import IngestResult, ingest_alerts
 from app.incidents.models import Incident, IncidentStatus, Priority
 from app.incidents.schemas import IncidentCreate
 
+API_RECEIVER = "api"  # incidents opened through POST /incidents
+
 
 async def create_incident(
     engine: AsyncEngine, body: IncidentCreate, settings: Settings, now: datetime, actor: str
@@ -30,6 +32,8 @@ async def create_incident(
     if body.severity:
         labels["severity"] = body.severity
     priority = body.priority.value if body.priority else None
+    # Its own group unless the caller names one (then the group's incidents share a page).
+    group_key = f"api:{body.group}" if body.group else f"incident:{uuid.uuid4()}"
     alert = ParsedAlert(
         # A namespace of its own: a caller's key can never collide with Alertmanager's.
         fingerprint=f"api:{body.dedup_key}" if body.dedup_key else f"api:{uuid.uuid4()}",
@@ -48,6 +52,8 @@ async def create_incident(
         starts_at=None,
         ends_at=None,
         generator_url=None,
+        group_key=group_key,
+        receiver=API_RECEIVER,
     )
     async with driver_connection(engine) as conn:
         (result,) = await ingest_alerts(

@@ -32,13 +32,18 @@ def alert(
     return item
 
 
-def webhook(*alerts: dict[str, Any], status: str = "firing") -> dict[str, Any]:
+def webhook(
+    *alerts: dict[str, Any],
+    status: str = "firing",
+    group_key: str = '{}:{alertname="X"}',
+    receiver: str = "incident-webhook",
+) -> dict[str, Any]:
     return {
         "version": "4",
-        "groupKey": '{}:{alertname="X"}',
+        "groupKey": group_key,
         "truncatedAlerts": 0,
         "status": status,
-        "receiver": "incident-webhook",
+        "receiver": receiver,
         "groupLabels": {"alertname": "X"},
         "commonLabels": {},
         "commonAnnotations": {},
