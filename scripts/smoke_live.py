@@ -71,6 +71,7 @@ def main() -> int:
                 "TELEGRAM_CHAT_ID": "-1001234567",
                 "PROMETHEUS_URL": "http://127.0.0.1:9",
                 "KUBERNETES_API_URL": "http://127.0.0.1:9",
+                "PAGE_RESOLVE_DELAY_SECONDS": "0",  # resolve the group's page at once on close
             }
             with running_service(url, data_dir, env=env) as base:
                 body = webhook(alert("KafkaConsumerLagHigh", fingerprint="c0ffee0000000001"))

@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("held_at", TS, nullable=True),
         sa.Column("hold_open_until", TS, nullable=True),
         sa.Column("quiet_since", TS, nullable=True),
-        sa.Column("checked_at", TS, nullable=True),
+        sa.Column("seen", sa.String(40), nullable=True),
         sa.Column("wake_at", TS, nullable=True),
         sa.Column("due_since", TS, nullable=True),
         sa.Column("next_attempt_at", TS, nullable=True),

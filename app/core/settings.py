@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from app.core.redact import dsn_password
 from app.core.secret_files import SECRET_FIELDS, SecretFileSource
 from app.core.secret_files import SettingsError as SettingsError
+from app.core.settings_paging import PagingSettings
 
 PriorityName = Literal["P0", "P1", "P2"]
 IncidentKindName = Literal[
@@ -49,7 +50,7 @@ def _default_diagnostic_queries() -> dict[str, str]:
     }
 
 
-class Settings(BaseSettings):
+class Settings(PagingSettings):
     """Service configuration. Field names are the environment variable names."""
 
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
@@ -106,21 +107,6 @@ class Settings(BaseSettings):
     # Open incidents whose alert has not been seen for this long are flagged stale (not closed).
     INCIDENT_STALE_AFTER_SECONDS: int = Field(default=12 * 3600, ge=60)
     MAINTENANCE_INTERVAL_SECONDS: float = Field(default=60.0, gt=0)
-    # The dead man's switch: this alert never becomes an incident; its silence does.
-    HEARTBEAT_ALERTNAME: str = Field(default="Watchdog", max_length=100)
-    HEARTBEAT_TIMEOUT_SECONDS: float = Field(default=600.0, gt=0)
-
-    # --- paging: one page per Alertmanager group ------------------------------------------
-    PAGE_BUDGET: int = Field(default=10, ge=1, le=10_000)  # new PagerDuty incidents per window
-    PAGE_BUDGET_WINDOW_SECONDS: float = Field(default=300.0, gt=0)
-    PAGE_UPDATE_INTERVAL_SECONDS: float = Field(default=60.0, ge=0)  # updates per group, at most
-    PAGE_RESOLVE_DELAY_SECONDS: float = Field(default=60.0, ge=0)  # quiet group → resolve
-    PAGE_RETRY_MAX_DELAY_SECONDS: float = Field(default=300.0, gt=0)  # cap of the backoff
-    PAGE_OVERDUE_SECONDS: float = Field(default=300.0, gt=0)  # undelivered this long: notice
-    PAGE_FOLLOWUP_MAX_ATTEMPTS: int = Field(default=10, ge=1, le=1000)  # acknowledge / resolve
-    PAGE_LEASE_SECONDS: float = Field(default=120.0, ge=1, le=3600)  # a group's delivery claim
-    FLAP_THRESHOLD: int = Field(default=3, ge=2, le=100)
-    FLAP_WINDOW_SECONDS: float = Field(default=1800.0, gt=0)
     # Priorities whose new incidents get the background response pipeline.
     PIPELINE_PRIORITIES: list[PriorityName] = Field(default_factory=_default_pipeline_priorities)
 
@@ -269,6 +255,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"PUSH_SEND_LEASE_SECONDS must exceed {worst_send:.0f} s, the longest a send can "
                 "take with HTTP_MAX_RETRY_SECONDS, HTTP_MAX_ATTEMPTS and HTTP_TIMEOUT_SECONDS"
+            )
+        # One peer call fits in a group's claim (else a second worker could take it over).
+        if self.PAGE_LEASE_SECONDS <= 2 * self.HTTP_TIMEOUT_SECONDS:
+            raise ValueError(
+                "PAGE_LEASE_SECONDS must exceed twice HTTP_TIMEOUT_SECONDS (one peer call)"
             )
         tokens = [t.get_secret_value() for t in self.api_tokens().values() if t is not None]
         if len(tokens) != len(set(tokens)):

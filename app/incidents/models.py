@@ -189,6 +189,7 @@ class IgnoredAlert(Base):
 
     __table_args__ = (Index("ix_ignored_alerts_received_at", "received_at"),)  # retention
 
+
 class Heartbeat(Base):
     """The dead man's switch: when each receiver's always-firing alert (Watchdog) last arrived."""
 

@@ -18,7 +18,7 @@ from app.core.settings import Settings
 from app.incidents.models import ACTIVE_STATUSES, Incident, IncidentEvent, Priority
 from app.ops.schemas import CheckStatus, OpsCheck, OpsReason, ReasonCode
 from app.push.models import PushGate, PushSelfTest
-from app.response.models import Delivery
+from app.response.models import PageGroup
 
 LISTED_IDS = 10  # incident ids named in a check's detail
 REOPEN = "reopen"  # the timeline kind of an operator's reopen: it starts a new page generation
@@ -97,21 +97,20 @@ async def check_open_p0(ctx: CheckContext) -> OpsCheck:
 
 
 async def check_overdue_pages(ctx: CheckContext) -> OpsCheck:
-    """Active P0s whose PagerDuty trigger (for their current reopen generation) is still not
-    delivered OPS_PAGE_OVERDUE_SECONDS after they opened (or were reopened)."""
+    """Active P0s whose group's PagerDuty page is still not open OPS_PAGE_OVERDUE_SECONDS after
+    they opened (or were reopened). Pages are per Alertmanager group (response.escalation):
+    a P0 merged into its group's open page is paged; one held by the storm budget or damped
+    as flapping was deliberately not paged (the storm page and its timeline say so)."""
     policy = ctx.settings.ESCALATION_PAGERDUTY.get("P0", "never")
     if policy != "immediate":
         return ok("overdue_pages", note=f"P0 pages are '{policy}', not immediate: not checked")
     reopens = and_(IncidentEvent.incident_id == Incident.id, IncidentEvent.kind == REOPEN)
-    generation = select(func.count()).where(reopens).scalar_subquery()
     last_reopen = select(func.max(IncidentEvent.at)).where(reopens).scalar_subquery()
     since = func.coalesce(last_reopen, Incident.created_at)
     delivered = exists().where(
-        Delivery.incident_id == Incident.id,
-        Delivery.channel == "pagerduty",
-        Delivery.event == "trigger",
-        Delivery.state == "delivered",
-        Delivery.generation == generation,
+        PageGroup.key == Incident.page_key,
+        PageGroup.pd_state.in_(("triggered", "acknowledged"))
+        | Incident.page_decision.in_(("held", "damped")),
     )
     cutoff = ctx.now - timedelta(seconds=ctx.settings.OPS_PAGE_OVERDUE_SECONDS)
     rows = (

@@ -19,7 +19,7 @@ from app.response.claims import lock_owned
 from app.response.context import PipelineContext
 from app.response.diagnostics.collect import collect
 from app.response.escalation.escalate import notify, page
-from app.response.escalation.events import Escalated, PageEvent
+from app.response.escalation.events import PageEvent
 from app.response.remediation.execute import remediate
 from app.response.remediation.outcome import RemediationStatus
 from app.response.snapshot import IncidentSnapshot
@@ -111,21 +111,24 @@ async def _resolve(deps: PipelineContext, incident_id: str, owner: str) -> bool:
 
 
 async def run_pipeline(deps: PipelineContext, incident_id: str, owner: str) -> None:
-    """The whole response for one claimed incident; raises RetryLater for a deferred retry."""
+    """The whole response for one claimed incident.
+
+    A page is the incident's group's to deliver (escalation.paging): PagerDuty being down
+    never fails or delays the pipeline, and the page stays owed until it is delivered.
+    """
     view = await _start(deps, incident_id, owner)
     if not view.active:
         return  # resolved or closed before we got here: nothing runs
-    results = [await page(deps, view, owner)]  # before remediation: P0 by default
+    await page(deps, view, owner)  # before remediation: P0 by default
     if not (view.diagnostics or {}).get("collected_at"):
         view = await _diagnose(deps, view, owner)
     outcome = await remediate(deps, view, owner)
     if outcome.status is RemediationStatus.INACTIVE:
-        return  # resolved meanwhile; follow-ups send PagerDuty's resolve
+        await page(deps, view, owner, PageEvent.RESOLVE)  # its group looks now
+        return
     if outcome.status is RemediationStatus.RESOLVED:
         if await _resolve(deps, view.id, owner):
-            results.append(await page(deps, view, owner, PageEvent.RESOLVE))
+            await page(deps, view, owner, PageEvent.RESOLVE)
     else:
-        results.append(await page(deps, view, owner, remediation=outcome))
-    results.append(await notify(deps, view, owner, outcome))
-    if Escalated.RETRY in results:
-        raise RetryLater("an escalation failed; retrying later")
+        await page(deps, view, owner, remediation=outcome)
+    await notify(deps, view, owner, outcome)

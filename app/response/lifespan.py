@@ -17,7 +17,7 @@ from app.core.settings import Settings
 from app.incidents.deps import set_pipeline_trigger
 from app.response.context import PipelineContext
 from app.response.kube import KubernetesUnavailable, build_api_client
-from app.response.metrics import refresh_success_rate
+from app.response.metrics import page_gauges_hook, refresh_success_rate
 from app.response.remediation.rules import load_rules
 from app.response.runner import PipelineRunner
 
@@ -78,6 +78,9 @@ async def pipeline_runtime(
 async def response_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Lifespan part: the runner is the incident routes' pipeline trigger while it runs."""
     app.state.scrape_hooks.append(refresh_success_rate)
+    app.state.scrape_hooks.append(
+        page_gauges_hook(app.state.clock, app.state.settings.PAGE_OVERDUE_SECONDS)
+    )
     settings: Settings = app.state.settings
     if not settings.PIPELINE_ENABLED:
         yield

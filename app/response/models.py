@@ -134,7 +134,7 @@ class PageGroup(Base):
     held_at: Mapped[datetime | None] = mapped_column(TS)  # held back by the storm budget
     hold_open_until: Mapped[datetime | None] = mapped_column(TS)  # flapping: resolve after
     quiet_since: Mapped[datetime | None] = mapped_column(TS)
-    checked_at: Mapped[datetime | None] = mapped_column(TS)
+    seen: Mapped[str | None] = mapped_column(String(40))  # incidents' state last acted on
     wake_at: Mapped[datetime | None] = mapped_column(TS)
     due_since: Mapped[datetime | None] = mapped_column(TS)  # a PagerDuty call owed since
     next_attempt_at: Mapped[datetime | None] = mapped_column(TS)

@@ -15,8 +15,8 @@ from app.core.redact import error_text
 from app.incidents.models import PipelineState
 from app.response import claims
 from app.response.context import PipelineContext
+from app.response.escalation.paging import sweep as sweep_pages
 from app.response.flow import RetryLater, run_pipeline
-from app.response.followups import send_followups
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class PipelineRunner:
             for _ in range(max(free, 0)):
                 self._slots += 1
                 self._queue.put_nowait(None)
-            await send_followups(self.deps, self.owner)
+            await sweep_pages(self.deps, self.owner)
             return max(free, 0)
 
     def start(self) -> None:

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.core.clock import FixedClock
+from app.incidents.lifespan import maintenance_once
 from app.incidents.models import Heartbeat, Incident
-from app.incidents.runtime import maintenance_once
 from tests.conftest import bearer
 from tests.incidents.payloads import alert, webhook
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
@@ -23,7 +24,7 @@ from app.ops.schemas import OpsCheck
 from app.ops.summary import build_summary
 from app.push import paths as P
 from app.push.models import PushSelfTest
-from app.response.models import Delivery
+from app.response.models import PageGroup
 from tests.conftest import TOKENS, bearer
 from tests.fakes.server import free_port
 
@@ -123,21 +124,24 @@ async def test_open_p0_and_overdue_pages(
     assert overdue["detail"]["incident_ids"] == [old]
     assert "PAGERDUTY_ROUTING_KEY is not set" in overdue["reason"]["message"]
 
-    page = Delivery(incident_id=old, channel="pagerduty", event="trigger", state="delivered")
-    await add_rows(app, page)
+    # Its group's page is open at PagerDuty: paged.
+    group = PageGroup(key="k" * 64, receiver="api", group_key="g", pd_state="triggered")
+    await add_rows(app, group)
+    async with _sm(app)() as session, session.begin():
+        await session.execute(update(Incident).where(Incident.id == old).values(page_key=group.key))
     assert codes(await summary(client)) == ["OPEN_P0_INCIDENTS"]
 
-    # Reopened seven minutes ago: generation 1 has not been paged yet.
+    # Reopened seven minutes ago, after its group's page resolved: not paged again yet.
     reopened = IncidentEvent(
         incident_id=old, at=now - timedelta(minutes=7), kind="reopen", actor="operator"
     )
     await add_rows(app, reopened)
+    async with _sm(app)() as session, session.begin():
+        await session.execute(update(PageGroup).values(pd_state="idle", episode=1))
     body = await summary(client)
     assert body["checks"][3]["detail"]["incident_ids"] == [old]
-    again = Delivery(
-        incident_id=old, channel="pagerduty", event="trigger", state="delivered", generation=1
-    )
-    await add_rows(app, again)
+    async with _sm(app)() as session, session.begin():
+        await session.execute(update(PageGroup).values(pd_state="acknowledged"))
     assert codes(await summary(client)) == ["OPEN_P0_INCIDENTS"]
 
 

@@ -12,8 +12,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from app.incidents.alertmanager import page_key
 from app.incidents.models import Incident, IncidentEvent, IncidentStatus, PipelineState, Priority
-from app.response.models import Delivery, DeliveryAttempt
+from app.response.models import Delivery, DeliveryAttempt, PageCall, PageGroup
 from app.response.runner import PipelineRunner
 from tests.fakes import slack as slack_fake
 from tests.fakes.k8s import FakeKubernetes
@@ -149,6 +150,29 @@ async def run_pipelines(app: FastAPI, *ids: str) -> None:
     assert all(s.pipeline_attempts > 0 and s.pipeline_state.value != "running" for s in states), (
         f"pipelines did not settle: {detail}"
     )
+
+
+def dedup_key_of(incident_id: str) -> str:
+    """The PagerDuty dedup_key of an incident that is a group of its own (insert_incident)."""
+    return page_key("api", f"incident:{incident_id}")
+
+
+async def page_calls(app: FastAPI, incident_id: str) -> list[PageCall]:
+    """The ledger of calls made for the incident's group, oldest first."""
+    async with app.state.sessionmaker() as session:
+        key = await session.scalar(select(Incident.page_key).where(Incident.id == incident_id))
+        rows = await session.scalars(
+            select(PageCall).where(PageCall.page_key == key).order_by(PageCall.id)
+        )
+        return list(rows)
+
+
+async def page_group(app: FastAPI, incident_id: str) -> PageGroup:
+    async with app.state.sessionmaker() as session:
+        key = await session.scalar(select(Incident.page_key).where(Incident.id == incident_id))
+        group = await session.get(PageGroup, key)
+        assert group is not None
+        return group
 
 
 async def load(app: FastAPI, incident_id: str) -> Incident:

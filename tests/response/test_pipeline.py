@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
+from app.core.clock import FixedClock
+from app.response.runner import PipelineRunner
 from tests.fakes.k8s import Deployment, pod
 from tests.response.conftest import (
     Peers,
     Sleeps,
+    dedup_key_of,
     deliveries,
     insert_incident,
     load,
@@ -61,7 +65,8 @@ async def test_kafka_lag_scales_email_service_verifies_and_resolves(
     assert ("diagnostics", "diagnostics") in kinds
     assert ("status_changed", "pipeline") in kinds  # open -> investigating
     assert peers.pagerduty.requests == []  # a P1 fixed by remediation pages nobody
-    assert len(peers.slack.requests) == 1
+    # ...and its group never opened in Slack: it was fixed before anyone was told (timeline)
+    assert peers.slack.requests == []
 
 
 async def test_default_dry_run_changes_nothing_and_p1_pages(
@@ -81,7 +86,7 @@ async def test_default_dry_run_changes_nothing_and_p1_pages(
     assert (action["from"], action["to"]) == (1, 6)
     [trigger] = peers.pagerduty.requests
     assert trigger["event_action"] == "trigger"
-    assert trigger["dedup_key"] == incident_id
+    assert trigger["dedup_key"] == dedup_key_of(incident_id)
     assert trigger["routing_key"]
     assert trigger["payload"]["summary"] == "KafkaConsumerLagHigh - Consumer lag above 10k"
     assert trigger["payload"]["severity"] == "error"
@@ -89,22 +94,27 @@ async def test_default_dry_run_changes_nothing_and_p1_pages(
 
 @pytest.mark.parametrize("extra_settings", [ENFORCE])
 async def test_p0_pages_at_once_then_resolves_the_page(
-    app: FastAPI, peers: Peers, sleeps: Sleeps
+    app: FastAPI, peers: Peers, sleeps: Sleeps, clock: FixedClock
 ) -> None:
     peers.k8s.add(Deployment("email-service", replicas=2))
     incident_id = await insert_incident(app, "KafkaConsumerLagHigh", priority="P0")
 
     await run_pipelines(app, incident_id)
+    assert [r["event_action"] for r in peers.pagerduty.requests] == ["trigger"]
+    clock.advance(timedelta(seconds=61))  # the group stayed quiet for PAGE_RESOLVE_DELAY_SECONDS
+    runner: PipelineRunner = app.state.pipeline_runner
+    await runner.sweep_once()
 
     assert [r["event_action"] for r in peers.pagerduty.requests] == ["trigger", "resolve"]
-    assert {r["dedup_key"] for r in peers.pagerduty.requests} == {incident_id}
+    assert {r["dedup_key"] for r in peers.pagerduty.requests} == {dedup_key_of(incident_id)}
     assert peers.pagerduty.requests[0]["payload"]["severity"] == "critical"
     assert (await load(app, incident_id)).status.value == "resolved"
     assert [(d.channel, d.event, d.state) for d in await deliveries(app, incident_id)] == [
-        ("pagerduty", "trigger", "delivered"),
-        ("pagerduty", "resolve", "delivered"),
-        ("slack", "notify", "delivered"),
+        ("pagerduty", "page", "paged"),
     ]
+    opened, resolved = (m["text"] for m in peers.slack.requests)
+    assert opened.startswith(":rotating_light: [P0] KafkaConsumerLagHigh: 1 alert(s)")
+    assert resolved.startswith(":white_check_mark: [RESOLVED] group")
 
 
 @pytest.mark.parametrize("extra_settings", [ENFORCE])
@@ -125,7 +135,7 @@ async def test_failed_verification_escalates_and_stays_investigating(
     assert "re-check" in action["error"]
     assert [r["event_action"] for r in peers.pagerduty.requests] == ["trigger"]
     slack_text = peers.slack.requests[0]["text"]
-    assert "failed" in slack_text
+    assert "[P1] KafkaConsumerLagHigh: 1 alert(s)" in slack_text
 
 
 @pytest.mark.parametrize("extra_settings", [ENFORCE])

@@ -14,7 +14,15 @@ from fastapi import FastAPI
 
 from tests.fakes.k8s import Deployment
 from tests.response import worker
-from tests.response.conftest import Peers, insert_incident, load, peer_settings, timeline
+from tests.response.conftest import (
+    Peers,
+    dedup_key_of,
+    insert_incident,
+    load,
+    page_calls,
+    peer_settings,
+    timeline,
+)
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -32,6 +40,8 @@ def worker_settings(peers: Peers, **extra: Any) -> dict[str, Any]:
         "REMEDIATION_TARGETS": ["email-service", "svc-*", "shared"],
         "PIPELINE_SWEEP_INTERVAL_SECONDS": 0.2,
         "PIPELINE_LEASE_SECONDS": 2,
+        "PAGE_RESOLVE_DELAY_SECONDS": 0,
+        "PAGE_LEASE_SECONDS": 5,
         "HTTP_MAX_RETRY_SECONDS": 5,
         **extra,
     }
@@ -97,7 +107,9 @@ async def test_killed_worker_is_finished_by_another_process(
     await eventually(done, "worker 2 finished the pipeline")
     incident = await load(app, incident_id)
     assert incident.status.value == "resolved"
-    assert incident.pipeline_attempts == 2
+    assert incident.pipeline_attempts == 2, [
+        (e.kind, e.note) for e in await timeline(app, incident_id) if e.kind.startswith("pipe")
+    ]
     assert len(peers.k8s.patches) == 1  # the action was not repeated, only re-checked
     [action] = incident.remediation_actions or []
     assert (action["result"], action["resumed"], action["verified"]) == ("success", True, True)
@@ -155,10 +167,41 @@ async def test_two_racing_workers_remediate_and_page_once(
         triggers = [
             r
             for r in peers.pagerduty.requests
-            if r["dedup_key"] == incident_id and r["event_action"] == "trigger"
+            if r["dedup_key"] == dedup_key_of(incident_id) and r["event_action"] == "trigger"
         ]
         assert len(triggers) == 1
     owners = {
         e.data["owner"] for i in ids for e in await timeline(app, i) if e.kind == "pipeline_started"
     }
     assert len(owners) == 2  # both processes took work, neither took the same incident twice
+
+
+async def test_a_page_in_flight_when_its_worker_is_killed_is_delivered_by_the_next(
+    app: FastAPI, peers: Peers, database_url: str, processes: list[Any]
+) -> None:
+    """Issue 9 point 1: PagerDuty hangs, the worker is SIGKILLed mid-trigger, the service comes
+    back with PagerDuty healthy: the page is delivered (the dead worker's claim expired and the
+    sweeper re-drove it), not counted as a duplicate and forgotten."""
+    incident_id = await insert_incident(app, "NodeDown", priority="P0", service="nowhere")
+    peers.pagerduty.always = "hang"
+    settings = worker_settings(peers, HTTP_TIMEOUT_SECONDS=10, PAGE_LEASE_SECONDS=21)
+    first = start(processes, database_url, settings)
+
+    async def in_flight() -> bool:
+        return peers.pagerduty.in_flight == 1
+
+    await eventually(in_flight, "worker 1 is calling PagerDuty")
+    first.kill()  # SIGKILL while the trigger is in flight
+    first.join(10)
+    peers.pagerduty.always = None  # PagerDuty is healthy again (the hung call never answers)
+    assert peers.pagerduty.incidents == []
+    start(processes, database_url, worker_settings(peers))
+
+    async def paged() -> bool:
+        return (await load(app, incident_id)).page_decision == "paged"
+
+    await eventually(paged, "the restarted service delivers the page", limit=120)
+    calls = [(c.event, c.result) for c in await page_calls(app, incident_id)]
+    assert ("trigger", "delivered") in calls
+    [incident] = peers.pagerduty.incidents
+    assert incident.dedup_key == dedup_key_of(incident_id)
