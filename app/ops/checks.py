@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.settings import Settings
+from app.incidents.heartbeats import heartbeat_status
 from app.incidents.models import ACTIVE_STATUSES, Incident, IncidentEvent, Priority
 from app.ops.schemas import CheckStatus, OpsCheck, OpsReason, ReasonCode
 from app.push.models import PushGate, PushSelfTest
@@ -182,6 +183,24 @@ async def check_stale_incidents(ctx: CheckContext) -> OpsCheck:
 
 
 # Order is the order of the report. Heartbeats (HEARTBEAT_MISSING) join here once they exist.
+async def check_heartbeats(ctx: CheckContext) -> OpsCheck:
+    """Alertmanager receivers whose dead man's switch (HEARTBEAT_ALERTNAME) went silent: the
+    monitoring path itself is broken, so nothing else here can be trusted to page."""
+    beats = await heartbeat_status(ctx.session, ctx.now, ctx.settings.HEARTBEAT_TIMEOUT_SECONDS)
+    missing = [b for b in beats if b.status == "missing"]
+    if not missing:
+        return ok("heartbeats", receivers=len(beats))
+    return problem(
+        "heartbeats",
+        CheckStatus.BLOCKED,
+        ReasonCode.HEARTBEAT_MISSING,
+        f"no {missing[0].alert_name} from {len(missing)} Alertmanager receiver(s) for "
+        f"{ctx.settings.HEARTBEAT_TIMEOUT_SECONDS:.0f} s",
+        receivers=[b.receiver for b in missing],
+        incident_ids=[b.incident_id for b in missing if b.incident_id],
+    )
+
+
 CHECKS: list[OpsCheckSpec] = [
     OpsCheckSpec("database", check_database),
     OpsCheckSpec("emergency_stop", check_emergency_stop),
@@ -189,4 +208,5 @@ CHECKS: list[OpsCheckSpec] = [
     OpsCheckSpec("overdue_pages", check_overdue_pages),
     OpsCheckSpec("self_test", check_self_test),
     OpsCheckSpec("stale_incidents", check_stale_incidents),
+    OpsCheckSpec("heartbeats", check_heartbeats),
 ]

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.core.clock import FixedClock
-from app.incidents.lifespan import maintenance_once
+from app.core.maintenance import run_jobs as maintenance_once
 from app.incidents.models import Heartbeat, Incident
 from tests.conftest import bearer
 from tests.incidents.payloads import alert, webhook

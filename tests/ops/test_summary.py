@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import FixedClock
 from app.core.settings import Settings, load_settings
-from app.incidents.models import Incident, IncidentEvent, IncidentStatus, Priority
+from app.incidents.models import Heartbeat, Incident, IncidentEvent, IncidentStatus, Priority
 from app.main import create_app
 from app.ops.checks import CHECKS, CheckContext, OpsCheckSpec
 from app.ops.schemas import OpsCheck
@@ -198,3 +198,22 @@ async def test_database_down_is_blocked_not_503(
     assert (body["overall_status"], codes(body)) == ("BLOCKED", ["DATABASE_DOWN"])
     assert [c["status"] for c in body["checks"]] == ["BLOCKED"] + ["SKIPPED"] * (len(CHECKS) - 1)
     assert json.loads((data_dir / P.OPS_SUMMARY_LATEST).read_text()) == body
+
+
+async def test_a_silent_heartbeat_blocks(
+    app: FastAPI, client: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    beat = Heartbeat(
+        receiver="am-1",
+        alert_name="Watchdog",
+        first_seen_at=clock.now() - timedelta(hours=1),
+        last_seen_at=clock.now() - timedelta(seconds=30),
+        beats=120,
+    )
+    await add_rows(app, beat)
+    assert codes(await summary(client)) == []
+    clock.advance(timedelta(seconds=600))
+    body = await summary(client)
+    assert (body["overall_status"], codes(body)) == ("BLOCKED", ["HEARTBEAT_MISSING"])
+    [check] = [c for c in body["checks"] if c["name"] == "heartbeats"]
+    assert check["detail"]["receivers"] == ["am-1"]

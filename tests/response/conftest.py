@@ -68,6 +68,7 @@ def peer_settings(peers: Peers) -> dict[str, Any]:
         "SLACK_WEBHOOK_URL": peers.slack_url,
         "PROMETHEUS_URL": "http://127.0.0.1:9",  # nothing listens: recorded as data
         "PIPELINE_SWEEP_INTERVAL_SECONDS": 3600,
+        "METRICS_REFRESH_SECONDS": 0,  # gauges read fresh at every scrape
         "PIPELINE_LEASE_SECONDS": 30,
         "REMEDIATION_VERIFY_TIMEOUT_SECONDS": 1,
         "REMEDIATION_VERIFY_INTERVAL_SECONDS": 0.05,

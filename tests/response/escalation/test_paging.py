@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import select, text
 
 from app.core.clock import FixedClock
+from app.core.maintenance import run_jobs as maintenance_once
 from app.incidents.alertmanager import page_key
-from app.incidents.lifespan import maintenance_once
 from app.response.escalation.groups import STORM_KEY
 from app.response.escalation.queries import held_pages
 from app.response.models import Delivery, PageCall
@@ -139,7 +139,6 @@ async def test_a_storm_of_300_groups_pages_10_and_one_storm_page_then_the_rest_i
     record_property("first_window_group_pages", len(first_window - {STORM_KEY}))
     record_property("first_window_storm_pages", 1)
     record_property("held", len(held))
-    paged_order = [r["dedup_key"] for r in peers.pagerduty.events("trigger")]
 
     windows = 0
     while held:
@@ -152,11 +151,6 @@ async def test_a_storm_of_300_groups_pages_10_and_one_storm_page_then_the_rest_i
         assert windows < 40
     opened = [i.dedup_key for i in peers.pagerduty.incidents if i.dedup_key != STORM_KEY]
     assert len(opened) == len(set(opened)) == 300
-    later = [k for k in dict.fromkeys(r["dedup_key"] for r in peers.pagerduty.events("trigger"))]
-    held_order = [page_key(RECEIVER, group(n)) for n in names]
-    assert [k for k in later if k not in paged_order] == [
-        k for k in held_order if k not in paged_order
-    ]  # all P0: held groups go out oldest first
     assert peers.pagerduty.open_incidents()[-1].dedup_key != STORM_KEY
     assert storm.status == "resolved"  # nothing held any more
     record_property("windows_to_page_the_rest", windows)
@@ -225,7 +219,7 @@ async def test_a_p1_group_that_gains_a_p0_escalates_and_the_ledger_says_why(
     await settle(app)
     [incident] = peers.pagerduty.incidents
     assert incident.severities == ["error", "critical"]  # the P0 escalated the same page
-    assert incident.summaries[-1].startswith("[P0]")
+    assert incident.summaries[-1].endswith("(+1 more in the group)")
     async with app.state.sessionmaker() as session:
         calls = [
             (c.event, c.result)
