@@ -178,7 +178,7 @@ def _settle_time(step: Step, f: Facts) -> datetime | None:
     s = step.deps.settings
     if f.paging > 0 or f.damped > 0:
         return None
-    quiet = min(f.resolved_at or step.now, step.now)
+    quiet = min(f.resolved_at or step.g.quiet_since or step.now, step.now)
     at = quiet + timedelta(seconds=s.PAGE_RESOLVE_DELAY_SECONDS)
     if f.damped_resolved_at is not None:  # flapping: resolved for the whole window first
         at = max(at, f.damped_resolved_at + timedelta(seconds=s.FLAP_WINDOW_SECONDS))
@@ -190,7 +190,7 @@ async def _follow_up(step: Step, f: Facts) -> None:
     g = step.g
     settle = _settle_time(step, f)
     step.pending["quiet_since"] = (
-        None if settle is None else min(f.resolved_at or step.now, step.now)
+        None if settle is None else min(f.resolved_at or step.g.quiet_since or step.now, step.now)
     )
     if settle is not None:
         if step.now < settle:
