@@ -8,6 +8,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.console.push_pages import router as console_push_router
+from app.console.router import router as console_router
+from app.console.tickets_pages import router as console_tickets_router
 from app.core.clock import Clock
 from app.core.db import make_engine, make_probe_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
@@ -96,4 +99,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(tickets_router)
     app.include_router(incident_push_router)
     app.include_router(ops_router)
+    app.include_router(console_router)
+    app.include_router(console_tickets_router)
+    app.include_router(console_push_router)
     return app

@@ -342,3 +342,28 @@ def read_bytes_range(path: Path, start: int, end: int) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def create_once(path: Path, data: bytes, mode: int = 0o600) -> bytes:
+    """Write `data` to `path` unless it exists; return what the file holds (first writer wins).
+
+    For generated development secrets: workers racing at start-up all end up with one value.
+    """
+    try:
+        existing = path.read_bytes()
+        if existing:
+            return existing
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_tmp(path.parent, path.name, data)
+    try:
+        os.chmod(tmp, mode)
+        try:
+            os.link(tmp, path)  # atomic and refuses to replace: the first writer wins
+            _fsync_dir(path.parent)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_bytes()

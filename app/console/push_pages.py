@@ -1,0 +1,135 @@
+"""Console push page: gates, emergency stop, self-test, outbox preview, receipts, ops summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app.console.render import render
+from app.console.session import ConsoleAuth, ConsoleWrite
+from app.core.db import SessionDep
+from app.core.errors import AppError
+from app.core.files import read_json
+from app.core.settings import Settings
+from app.push import gates
+from app.push.outbox import run_outbox
+from app.push.paths import PREVIEW_LATEST, SELF_TEST_LATEST, PushPaths
+from app.push.queue import list_messages
+from app.push.receipts import list_receipts
+from app.push.schemas import GateUpdate
+from app.push.self_test import run_self_test
+from app.push.send import run_send
+
+router = APIRouter(prefix="/console/push", include_in_schema=False)
+
+# Contract D's latest incident push; read when another change has written it.
+INCIDENT_PUSH_LATEST = "reports/ops/push/incident/latest/incident_latest.json"
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
+
+
+def _back(**params: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/push?{urlencode(params)}", status_code=303)
+
+
+async def ops_summary(request: Request, session: SessionDep) -> dict[str, Any] | None:
+    """The ops summary (GET /api/ops/summary) once its module exists; None until then.
+
+    Fill in here when app/ops lands: call its summary function with this session.
+    """
+    return None
+
+
+@router.get("")
+async def push_page(request: Request, user: ConsoleAuth, session: SessionDep) -> HTMLResponse:
+    now = _now(request)
+    async with session.begin():
+        gate = await gates.read_gate(session)
+        window = await gates.open_window_row(session)
+    chat = _settings(request).TELEGRAM_CHAT_ID
+    view = gates.gate_view(gate, window, now, chat.get_secret_value() if chat else None)
+    messages = await list_messages(session, status=None, limit=20, offset=0)
+    receipts = await list_receipts(
+        session,
+        decision=None,
+        blocked_reason=None,
+        message_id=None,
+        since=None,
+        limit=20,
+        offset=0,
+    )
+    paths = PushPaths(_settings(request).DATA_DIR)
+    return render(
+        request,
+        "push.html",
+        user,
+        gate=view,
+        messages=messages["items"],
+        receipts=receipts["items"],
+        preview=read_json(paths.abs(PREVIEW_LATEST)),
+        self_test=read_json(paths.abs(SELF_TEST_LATEST)),
+        incident_push=read_json(paths.abs(INCIDENT_PUSH_LATEST)),
+        summary=await ops_summary(request, session),
+    )
+
+
+@router.post("/emergency-stop")
+async def emergency_stop(request: Request, writer: ConsoleWrite, session: SessionDep) -> Response:
+    """Engage or release the emergency stop; the form must carry confirm=yes."""
+    user, form = writer
+    engage = form.get("engage") == "true"
+    if form.get("confirm") != "yes":
+        return _back(error="the emergency stop needs the confirmation box ticked")
+    reason = form.get("reason", "").strip()[:200] or "from the console"
+    change = GateUpdate(emergency_stop=engage, reason=reason)
+    await gates.update_gate(session, change, actor=user.name, now=_now(request))
+    return _back(done="emergency stop engaged" if engage else "emergency stop released")
+
+
+@router.post("/self-test")
+async def self_test(request: Request, writer: ConsoleWrite, session: SessionDep) -> Response:
+    paths = PushPaths(_settings(request).DATA_DIR)
+    result = await run_self_test(
+        session, _settings(request), request.app.state.push_telegram, paths, _now(request)
+    )
+    return _back(done=f"self-test: {result.decision}")
+
+
+@router.post("/outbox")
+async def outbox(request: Request, writer: ConsoleWrite, session: SessionDep) -> Response:
+    """Record what would be sent (outbox + preview); sends nothing."""
+    paths = PushPaths(_settings(request).DATA_DIR)
+    built, _ = await run_outbox(session, _settings(request), paths, _now(request))
+    return _back(done=f"outbox recorded: {built.summary.total_messages} message(s)")
+
+
+@router.post("/send")
+async def send(request: Request, writer: ConsoleWrite, session: SessionDep) -> Response:
+    """Send the latest outbox through every gate (confirm=yes required), as the API does."""
+    _, form = writer
+    if form.get("confirm") != "yes":
+        return _back(error="sending needs the confirmation box ticked")
+    paths = PushPaths(_settings(request).DATA_DIR)
+    try:
+        receipts = await run_send(
+            session, _settings(request), request.app.state.push_telegram, paths, _now(request)
+        )
+    except AppError as exc:
+        return _back(error=exc.reason)
+    outcome = ", ".join(
+        f"{r.decision.value}{' ' + r.blocked_reason.value if r.blocked_reason else ''}"
+        for r in receipts
+    )
+    return _back(done=f"send: {outcome or 'no receipt'}")

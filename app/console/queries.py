@@ -1,0 +1,199 @@
+"""What the console reads from PostgreSQL: the overview's figures and an incident's ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.console.charts import HourBucket
+from app.incidents.models import ACTIVE_STATUSES, Incident
+from app.incidents.pipeline_models import Delivery, DeliveryAttempt
+
+PRIORITIES = ("P0", "P1", "P2")
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    """Mean time to acknowledge / resolve over incidents opened in the window."""
+
+    mtta_seconds: float | None
+    acknowledged: int
+    mttr_seconds: float | None
+    resolved: int
+    opened: int
+
+
+async def open_incidents(session: AsyncSession, limit: int = 100) -> dict[str, list[Incident]]:
+    """Active incidents grouped by priority, newest first within each."""
+    rows = await session.scalars(
+        select(Incident)
+        .where(Incident.status.in_(ACTIVE_STATUSES))
+        .order_by(Incident.priority, Incident.created_at.desc())
+        .limit(limit)
+    )
+    grouped: dict[str, list[Incident]] = {p: [] for p in PRIORITIES}
+    for incident in rows:
+        grouped[incident.priority.value].append(incident)
+    return grouped
+
+
+async def open_counts(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        text(
+            "SELECT priority::text AS p, count(*) AS n FROM incidents "
+            "WHERE status IN ('open', 'investigating') GROUP BY priority"
+        )
+    )
+    counts = dict.fromkeys(PRIORITIES, 0)
+    counts.update({r.p: r.n for r in rows})
+    return counts
+
+
+async def hourly(session: AsyncSession, now: datetime, hours: int = 24) -> list[HourBucket]:
+    """Incidents opened per hour over the last `hours`, by priority (empty hours included)."""
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = end - timedelta(hours=hours)
+    rows = await session.execute(
+        text(
+            "SELECT date_trunc('hour', created_at) AS h, priority::text AS p, count(*) AS n "
+            "FROM incidents WHERE created_at >= :start AND created_at < :end GROUP BY 1, 2"
+        ),
+        {"start": start, "end": end},
+    )
+    found: dict[datetime, dict[str, int]] = {}
+    for row in rows:
+        found.setdefault(row.h.astimezone(now.tzinfo), {})[row.p] = row.n
+    return [
+        HourBucket(start + timedelta(hours=i), found.get(start + timedelta(hours=i), {}))
+        for i in range(hours)
+    ]
+
+
+async def response_times(session: AsyncSession, now: datetime, days: int = 7) -> ResponseTimes:
+    """MTTA over acknowledged incidents and MTTR over resolved ones, opened in the window."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT count(*) AS opened, "
+                "count(acknowledged_at) AS acked, "
+                "avg(extract(epoch FROM acknowledged_at - created_at)) AS mtta, "
+                "count(resolved_at) AS resolved, "
+                "avg(extract(epoch FROM resolved_at - created_at)) AS mttr "
+                "FROM incidents WHERE created_at >= :since"
+            ),
+            {"since": now - timedelta(days=days)},
+        )
+    ).one()
+    return ResponseTimes(
+        mtta_seconds=float(row.mtta) if row.mtta is not None else None,
+        acknowledged=row.acked,
+        mttr_seconds=float(row.mttr) if row.mttr is not None else None,
+        resolved=row.resolved,
+        opened=row.opened,
+    )
+
+
+async def noisiest(
+    session: AsyncSession, now: datetime, days: int = 7, limit: int = 8
+) -> list[dict[str, Any]]:
+    """Alerts with the most incidents and occurrences; flaps = returns after a resolution."""
+    rows = await session.execute(
+        text(
+            "SELECT i.alert_name, count(*) AS incidents, sum(i.occurrence_count) AS occurrences, "
+            "count(i.previous_incident_id) AS returns, "
+            "coalesce(sum(r.reopens), 0) AS reopens, max(i.created_at) AS last_at "
+            "FROM incidents i LEFT JOIN LATERAL (SELECT count(*) AS reopens FROM incident_events e "
+            "  WHERE e.incident_id = i.id AND e.kind = 'reopen') r ON true "
+            "WHERE i.created_at >= :since GROUP BY i.alert_name "
+            "ORDER BY count(*) DESC, sum(i.occurrence_count) DESC LIMIT :limit"
+        ),
+        {"since": now - timedelta(days=days), "limit": limit},
+    )
+    return [
+        {
+            "alert_name": r.alert_name,
+            "incidents": r.incidents,
+            "occurrences": int(r.occurrences or 0),
+            "flaps": int(r.returns) + int(r.reopens),
+            "last_at": r.last_at,
+        }
+        for r in rows
+    ]
+
+
+async def overdue_pages(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
+    """Deliveries not delivered: failed, or claimed and past their lease (the sweeper re-drives)."""
+    rows = await session.execute(
+        select(Delivery, Incident.alert_name, Incident.priority)
+        .join(Incident, Incident.id == Delivery.incident_id)
+        .where(
+            (Delivery.state == "failed")
+            | ((Delivery.state == "sending") & (Delivery.lease_until < now))
+        )
+        .order_by(Delivery.updated_at.desc())
+        .limit(20)
+    )
+    return [
+        {
+            "delivery": d,
+            "alert_name": name,
+            "priority": priority.value,
+            "why": _overdue_reason(d),
+        }
+        for d, name, priority in rows
+    ]
+
+
+def _overdue_reason(delivery: Delivery) -> str:
+    if delivery.state == "sending":
+        return "claim expired: the sweeper re-drives it"
+    return "failed, will be retried" if delivery.retryable else "failed: needs a person"
+
+
+async def held_pages(session: AsyncSession) -> list[dict[str, Any]] | None:
+    """Pages held back by the storm budget. None until paging per group records them.
+
+    Fill in here when the grouping work lands its table of held pages.
+    """
+    return None
+
+
+async def heartbeats(session: AsyncSession) -> list[dict[str, Any]] | None:
+    """Rows of the `heartbeats` table when it exists (another change adds it), else None."""
+    exists = await session.scalar(text("SELECT to_regclass('public.heartbeats') IS NOT NULL"))
+    if not exists:
+        return None
+    rows = await session.execute(text("SELECT * FROM heartbeats ORDER BY 1 LIMIT 50"))
+    return [dict(r._mapping) for r in rows]
+
+
+async def incident_ledger(session: AsyncSession, incident_id: str) -> list[dict[str, Any]]:
+    """Every delivery (PagerDuty, Slack) of one incident with its HTTP attempts, oldest first."""
+    deliveries = list(
+        await session.scalars(
+            select(Delivery).where(Delivery.incident_id == incident_id).order_by(Delivery.id)
+        )
+    )
+    attempts = list(
+        await session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.incident_id == incident_id)
+            .order_by(DeliveryAttempt.id)
+        )
+    )
+    by_delivery: dict[int, list[DeliveryAttempt]] = {}
+    for attempt in attempts:
+        by_delivery.setdefault(attempt.delivery_id, []).append(attempt)
+    return [{"delivery": d, "attempts": by_delivery.get(d.id, [])} for d in deliveries]
+
+
+async def group_ledger(session: AsyncSession, incident: Incident) -> list[dict[str, Any]] | None:
+    """Deliveries of the incident's Alertmanager group. None until pages are kept per group.
+
+    Fill in here when paging per group lands (its group key and page records).
+    """
+    return None
