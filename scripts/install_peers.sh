@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers and tools the suite drives (Debian packages): Alertmanager, Prometheus,
-# and for scripts/daily_ops.sh: shellcheck (its lint test), curl and jq (what it runs on).
+# for scripts/daily_ops.sh: shellcheck (its lint test), curl and jq (what it runs on), and
+# chromium for the console's browser tests (Playwright drives it; it never downloads a browser).
 # Under CI=true a peer that cannot be installed is an error; elsewhere the tests skip and say why.
 set -uo pipefail
 
@@ -10,6 +11,7 @@ command -v prometheus >/dev/null 2>&1 || want+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || want+=(shellcheck)
 command -v curl >/dev/null 2>&1 || want+=(curl)
 command -v jq >/dev/null 2>&1 || want+=(jq)
+[ -x /usr/bin/chromium ] || want+=(chromium)
 [ "${#want[@]}" -eq 0 ] && exit 0
 
 fail() {
