@@ -20,17 +20,17 @@ class HourBucket:
         return sum(self.counts.values())
 
 
-def stacked_hours(buckets: list[HourBucket], width: int = 480, height: int = 120) -> Markup:
+def stacked_hours(buckets: list[HourBucket], width: int = 720, height: int = 150) -> Markup:
     """Incidents opened per hour, stacked by priority, oldest hour on the left."""
     top = max([b.total for b in buckets] + [1])
-    pad_left, pad_bottom, pad_top = 22, 16, 6
+    pad_left, pad_bottom, pad_top = 26, 18, 8
     plot_h = height - pad_bottom - pad_top
     slot = (width - pad_left) / max(len(buckets), 1)
     total = sum(b.total for b in buckets)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="Incidents opened per hour, last {len(buckets)} hours: {total} in all" '
-        'preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
+        'xmlns="http://www.w3.org/2000/svg">',
         f'<line x1="{pad_left}" y1="{height - pad_bottom}" x2="{width}" '
         f'y2="{height - pad_bottom}" class="axis"/>',
         f'<text x="{pad_left - 4}" y="{pad_top + 8}" class="tick" text-anchor="end">{top}</text>',
