@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -101,6 +101,56 @@ def seed(base: str, db_url: str) -> dict[str, str]:
     return ids
 
 
+BACKDATE = """
+UPDATE incidents SET created_at = $2::timestamptz, last_seen_at = $2::timestamptz + interval '10 min',
+  acknowledged_at = CASE WHEN acknowledged_at IS NULL THEN NULL
+                         ELSE $2::timestamptz + interval '6 min' END,
+  resolved_at = CASE WHEN resolved_at IS NULL THEN NULL ELSE $2::timestamptz + interval '48 min' END
+WHERE id = $1
+"""
+DIAGNOSE = """
+UPDATE incidents SET status = 'investigating', pipeline_state = 'done',
+  diagnostics = $2::jsonb, remediation_actions = $3::jsonb
+WHERE id = $1
+"""
+DELIVERY = """
+INSERT INTO incident_deliveries
+  (incident_id, channel, event, generation, state, retryable, attempts, http_status, error)
+VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8) RETURNING id
+"""
+ATTEMPT = """
+INSERT INTO incident_delivery_attempts
+  (delivery_id, incident_id, channel, event, attempt, http_status, error_class)
+VALUES ($1, $2, $3, $4, 1, $5, $6)
+"""
+DIAGNOSTICS = {
+    "pods": {"payments-7f9c": {"ready": "0/1", "status": "CrashLoopBackOff", "restarts": 12}},
+    "metrics": {"availability": 0.962, "latency_p95": 1240},
+    "dependencies": {"kafka": "up", "postgres": "up", "redis": "down"},
+}
+REMEDIATION = [
+    {
+        "action": "delete_pods",
+        "target": "payments-7f9c",
+        "scenario": "PodCrashLooping",
+        "timestamp": "2026-11-26T02:41:10+00:00",
+        "success": False,
+        "dry_run": True,
+        "result": "dry_run",
+    },
+    {
+        "action": "rollout_restart",
+        "target": "payments",
+        "scenario": "PodCrashLooping",
+        "timestamp": "2026-11-26T02:41:11+00:00",
+        "success": False,
+        "dry_run": False,
+        "result": "blocked",
+        "error": "guard: target payments not in REMEDIATION_TARGETS",
+    },
+]
+
+
 async def _backdate(db_url: str, ids: dict[str, str]) -> None:
     """Spread the incidents over the last day and give one a diagnosis and a ledger."""
     now = datetime.now(UTC)
@@ -109,53 +159,33 @@ async def _backdate(db_url: str, ids: dict[str, str]) -> None:
         rows = await conn.fetch("SELECT id FROM incidents ORDER BY created_at")
         for n, row in enumerate(rows):
             created = now - timedelta(hours=(n * 37) % 23 + 0.5, minutes=n * 7)
-            await conn.execute(
-                "UPDATE incidents SET created_at = $2::timestamptz, last_seen_at = $2::timestamptz + interval '10 min', "
-                "acknowledged_at = CASE WHEN acknowledged_at IS NULL THEN NULL ELSE $2::timestamptz + interval '6 min' END, "
-                "resolved_at = CASE WHEN resolved_at IS NULL THEN NULL ELSE $2::timestamptz + interval '48 min' END "
-                "WHERE id = $1",
-                row["id"],
-                created,
-            )
+            await conn.execute(BACKDATE, row["id"], created)
         crash = ids["PodCrashLooping"]
-        await conn.execute(
-            "UPDATE incidents SET status = 'investigating', pipeline_state = 'done', diagnostics = $2::jsonb, "
-            "remediation_actions = $3::jsonb WHERE id = $1",
-            crash,
-            '{"pods": {"payments-7f9c": {"ready": "0/1", "status": "CrashLoopBackOff", "restarts": 12}},'
-            ' "metrics": {"availability": 0.962, "latency_p95": 1240}, '
-            '"dependencies": {"kafka": "up", "postgres": "up", "redis": "down"}}',
-            '[{"action": "delete_pods", "target": "payments-7f9c", "scenario": "PodCrashLooping", '
-            '"timestamp": "2026-11-26T02:41:10+00:00", "success": false, "dry_run": true, "result": "dry_run"},'
-            ' {"action": "rollout_restart", "target": "payments", "scenario": "PodCrashLooping", '
-            '"timestamp": "2026-11-26T02:41:11+00:00", "success": false, "dry_run": false, "result": "blocked", '
-            '"error": "guard: target payments not in REMEDIATION_TARGETS"}]',
-        )
+        await conn.execute(DIAGNOSE, crash, json.dumps(DIAGNOSTICS), json.dumps(REMEDIATION))
         for channel, event, state, status in (
             ("pagerduty", "trigger", "delivered", 202),
             ("slack", "notify", "failed", 500),
         ):
+            failed = state == "failed"
             delivery = await conn.fetchval(
-                "INSERT INTO incident_deliveries (incident_id, channel, event, generation, state, retryable, "
-                "attempts, http_status, error) VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8) RETURNING id",
+                DELIVERY,
                 crash,
                 channel,
                 event,
                 state,
-                state == "failed",
-                1 if state == "delivered" else 3,
+                failed,
+                3 if failed else 1,
                 status,
-                None if state == "delivered" else "HTTPStatusError: 500",
+                "HTTPStatusError: 500" if failed else None,
             )
             await conn.execute(
-                "INSERT INTO incident_delivery_attempts (delivery_id, incident_id, channel, event, attempt, http_status, "
-                "error_class) VALUES ($1, $2, $3, $4, 1, $5, $6)",
+                ATTEMPT,
                 delivery,
                 crash,
                 channel,
                 event,
                 status,
-                None if state == "delivered" else "HTTPStatusError",
+                "HTTPStatusError" if failed else None,
             )
     finally:
         await conn.close()
