@@ -173,3 +173,36 @@ async def test_rotating_the_token_ends_its_sessions(client: httpx.AsyncClient, a
         }
     )
     assert (await client.get("/console")).status_code == 303
+
+
+def test_development_secret_is_generated_once_and_shared(tmp_path: Any) -> None:
+    import stat
+
+    from starlette.requests import Request
+
+    from app.console.session import SECRET_FILE, session_secret
+    from app.core.settings import load_settings
+    from app.main import create_app
+
+    secrets = []
+    for _ in range(2):  # two workers of one deployment share the data directory
+        app = create_app(load_settings(DATA_DIR=tmp_path))
+        secrets.append(session_secret(Request({"type": "http", "app": app})))
+    assert secrets[0] == secrets[1]
+    assert len(secrets[0]) == 64
+    assert stat.S_IMODE((tmp_path / SECRET_FILE).stat().st_mode) == 0o600
+
+
+def test_production_requires_a_long_console_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.settings import SettingsError, load_settings
+
+    base = {
+        "ENVIRONMENT": "production",
+        "DATABASE_URL": "postgresql://db/x",
+        "ALERTMANAGER_TOKEN": "am-token-0123456789abcdef",
+    }
+    with pytest.raises(SettingsError, match="CONSOLE_SESSION_SECRET is required"):
+        load_settings(**base)
+    with pytest.raises(SettingsError, match="at least 32"):
+        load_settings(**base, CONSOLE_SESSION_SECRET="short")
+    assert load_settings(**base, CONSOLE_SESSION_SECRET="k" * 32).CONSOLE_SESSION_SECRET
