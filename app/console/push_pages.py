@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.console.render import render
-from app.console.session import ConsoleAuth, ConsoleWrite
+from app.console.session import ConsoleAuth, ConsoleWrite, redirect_with_flash
 from app.core.db import SessionDep
 from app.core.errors import AppError
 from app.core.files import read_json
@@ -40,8 +39,8 @@ def _now(request: Request) -> datetime:
     return now
 
 
-def _back(**params: str) -> RedirectResponse:
-    return RedirectResponse(f"/console/push?{urlencode(params)}", status_code=303)
+def _back(request: Request, **params: str) -> RedirectResponse:
+    return redirect_with_flash(request, "/console/push", **params)
 
 
 async def ops_summary(request: Request, session: SessionDep) -> dict[str, Any] | None:
@@ -91,11 +90,11 @@ async def emergency_stop(request: Request, writer: ConsoleWrite, session: Sessio
     user, form = writer
     engage = form.get("engage") == "true"
     if form.get("confirm") != "yes":
-        return _back(error="the emergency stop needs the confirmation box ticked")
+        return _back(request, error="the emergency stop needs the confirmation box ticked")
     reason = form.get("reason", "").strip()[:200] or "from the console"
     change = GateUpdate(emergency_stop=engage, reason=reason)
     await gates.update_gate(session, change, actor=user.name, now=_now(request))
-    return _back(done="emergency stop engaged" if engage else "emergency stop released")
+    return _back(request, done="emergency stop engaged" if engage else "emergency stop released")
 
 
 @router.post("/self-test")
@@ -104,7 +103,7 @@ async def self_test(request: Request, writer: ConsoleWrite, session: SessionDep)
     result = await run_self_test(
         session, _settings(request), request.app.state.push_telegram, paths, _now(request)
     )
-    return _back(done=f"self-test: {result.decision}")
+    return _back(request, done=f"self-test: {result.decision}")
 
 
 @router.post("/outbox")
@@ -112,7 +111,7 @@ async def outbox(request: Request, writer: ConsoleWrite, session: SessionDep) ->
     """Record what would be sent (outbox + preview); sends nothing."""
     paths = PushPaths(_settings(request).DATA_DIR)
     built, _ = await run_outbox(session, _settings(request), paths, _now(request))
-    return _back(done=f"outbox recorded: {built.summary.total_messages} message(s)")
+    return _back(request, done=f"outbox recorded: {built.summary.total_messages} message(s)")
 
 
 @router.post("/send")
@@ -120,16 +119,16 @@ async def send(request: Request, writer: ConsoleWrite, session: SessionDep) -> R
     """Send the latest outbox through every gate (confirm=yes required), as the API does."""
     _, form = writer
     if form.get("confirm") != "yes":
-        return _back(error="sending needs the confirmation box ticked")
+        return _back(request, error="sending needs the confirmation box ticked")
     paths = PushPaths(_settings(request).DATA_DIR)
     try:
         receipts = await run_send(
             session, _settings(request), request.app.state.push_telegram, paths, _now(request)
         )
     except AppError as exc:
-        return _back(error=exc.reason)
+        return _back(request, error=exc.reason)
     outcome = ", ".join(
         f"{r.decision.value}{' ' + r.blocked_reason.value if r.blocked_reason else ''}"
         for r in receipts
     )
-    return _back(done=f"send: {outcome or 'no receipt'}")
+    return _back(request, done=f"send: {outcome or 'no receipt'}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -55,18 +55,21 @@ async def open_counts(session: AsyncSession) -> dict[str, int]:
 
 async def hourly(session: AsyncSession, now: datetime, hours: int = 24) -> list[HourBucket]:
     """Incidents opened per hour over the last `hours`, by priority (empty hours included)."""
+    # Buckets in UTC whatever the database's TimeZone (zones with half-hour offsets exist).
+    now = now.astimezone(UTC)
     end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     start = end - timedelta(hours=hours)
     rows = await session.execute(
         text(
-            "SELECT date_trunc('hour', created_at) AS h, priority::text AS p, count(*) AS n "
+            "SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AS h, priority::text AS p, "
+            "count(*) AS n "
             "FROM incidents WHERE created_at >= :start AND created_at < :end GROUP BY 1, 2"
         ),
         {"start": start, "end": end},
     )
     found: dict[datetime, dict[str, int]] = {}
     for row in rows:
-        found.setdefault(row.h.astimezone(now.tzinfo), {})[row.p] = row.n
+        found.setdefault(row.h.replace(tzinfo=UTC), {})[row.p] = row.n
     return [
         HourBucket(start + timedelta(hours=i), found.get(start + timedelta(hours=i), {}))
         for i in range(hours)

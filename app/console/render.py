@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app.console.session import ConsoleUser
+from app.console.session import ConsoleUser, read_flash
 
 PRIORITY_CLASS = {"P0": "p0", "P1": "p1", "P2": "p2"}
 # Every response of the console: nothing off the machine may load, no framing, no sniffing.
@@ -106,14 +106,15 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     now: datetime = request.app.state.clock.now()
+    flash, error = read_flash(request)
     html = _ENV.get_template(template).render(
         user=user,
         now=now,
         ago=lambda value: _ago(value, now),
         asset=lambda name: f"/console/static/{name}?v={ASSETS[name][1]}",
         path=request.url.path,
-        flash=request.query_params.get("done"),
-        error=request.query_params.get("error"),
+        flash=flash,
+        error=error,
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Annotated, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,6 +25,7 @@ from app.console.session import (
     log_in,
     read_form,
     read_session,
+    redirect_with_flash,
     safe_next,
     set_session,
 )
@@ -43,8 +44,8 @@ def _now(request: Request) -> datetime:
     return now
 
 
-def _back(url: str, **params: str) -> RedirectResponse:
-    return RedirectResponse(f"{url}?{urlencode(params)}", status_code=303)
+def _back(request: Request, url: str, **params: str) -> RedirectResponse:
+    return redirect_with_flash(request, url, **params)
 
 
 @router.get("/static/{name}")
@@ -229,9 +230,9 @@ async def incident_action(
             session, incident_id, action, actor=user.name, note=note, now=_now(request)
         )
     except AppError as exc:
-        return _back(url, error=exc.reason)
+        return _back(request, url, error=exc.reason)
     runner = getattr(request.app.state, "pipeline_runner", None)
     if runner is not None:
         # PagerDuty acknowledge/resolve follow the change now, as the API's action does.
         background.add_task(runner.sweep_once)
-    return _back(url, done=f"{action} recorded")
+    return _back(request, url, done=f"{action} recorded")

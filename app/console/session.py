@@ -15,10 +15,10 @@ import json
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from app.core.auth import Scope, identify
 from app.core.errors import AppError, Forbidden, Unauthorized
@@ -153,6 +153,30 @@ def set_session(request: Request, response: Response, cookie: str) -> None:
 
 def clear_session(request: Request, response: Response) -> None:
     response.delete_cookie(COOKIE, **cookie_flags(request))
+
+
+def _flash_text(done: str | None, error: str | None) -> str:
+    return f"flash:{done or ''}\x00{error or ''}"
+
+
+def redirect_with_flash(
+    request: Request, target: str, *, done: str | None = None, error: str | None = None
+) -> RedirectResponse:
+    """303 to `target` with a message the page shows only if we signed it (no spoofed banners)."""
+    params = {k: v for k, v in (("done", done), ("error", error)) if v}
+    params["sig"] = _sign(session_secret(request), _flash_text(done, error))[:22]
+    return RedirectResponse(f"{target}?{urlencode(params)}", status_code=303)
+
+
+def read_flash(request: Request) -> tuple[str | None, str | None]:
+    """(done, error) from the query when its signature holds, else nothing."""
+    done, error = request.query_params.get("done"), request.query_params.get("error")
+    if not done and not error:
+        return None, None
+    expected = _sign(session_secret(request), _flash_text(done, error))[:22]
+    if not hmac.compare_digest(request.query_params.get("sig", ""), expected):
+        return None, None
+    return done, error
 
 
 def safe_next(target: str | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -11,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from app.console.render import render
-from app.console.session import ConsoleAuth, ConsoleWrite
+from app.console.session import ConsoleAuth, ConsoleWrite, redirect_with_flash
 from app.tickets.schemas import (
     ReconcileMode,
     ReportsMode,
@@ -94,12 +93,14 @@ async def submit(request: Request, writer: ConsoleWrite) -> Response:
     try:
         submission = submission_from_form(form)
     except ValidationError as exc:
-        return _redirect(target, error=_problem(exc))
+        return _redirect(request, target, error=_problem(exc))
     ticket = await run_in_threadpool(
         store_for(request.app).submit, submission, request.app.state.clock.now()
     )
-    return _redirect(target, done=f"ticket {ticket.request_id} filed ({ticket.request_type.value})")
+    return _redirect(
+        request, target, done=f"ticket {ticket.request_id} filed ({ticket.request_type.value})"
+    )
 
 
-def _redirect(target: str, **params: str) -> RedirectResponse:
-    return RedirectResponse(f"{target}?{urlencode(params)}", status_code=303)
+def _redirect(request: Request, target: str, **params: str) -> RedirectResponse:
+    return redirect_with_flash(request, target, **params)

@@ -186,3 +186,17 @@ async def test_emergency_stop_needs_confirmation_and_blocks_sends(
     page = await client.get("/console/push")
     assert "EMERGENCY_STOP" in page.text
     assert "Release emergency stop" in page.text
+
+
+async def test_only_signed_messages_are_shown(client: httpx.AsyncClient) -> None:
+    await login(client)
+    spoofed = await client.get(
+        "/console", params={"error": "Session expired: log in at evil.example"}
+    )
+    assert "evil.example" not in spoofed.text
+    csrf = await page_csrf(client, "/console/push")
+    answer = await client.post(
+        "/console/push/emergency-stop", data={"csrf": csrf, "engage": "true"}
+    )
+    shown = await client.get(answer.headers["location"])
+    assert "needs the confirmation box ticked" in shown.text
