@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.charts import HourBucket
 from app.incidents.models import ACTIVE_STATUSES, Incident
-from app.incidents.pipeline_models import Delivery, DeliveryAttempt
+from app.response.models import Delivery, DeliveryAttempt
 
 PRIORITIES = ("P0", "P1", "P2")
 
