@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,7 +13,10 @@ from app.core.db import SessionDep
 from app.core.errors import AppError
 from app.core.files import read_json
 from app.core.settings import Settings
+from app.ops.schemas import OpsSummaryV1
+from app.ops.summary import build_summary
 from app.push import gates
+from app.push.incident_read import list_pushes
 from app.push.outbox import run_outbox
 from app.push.paths import PREVIEW_LATEST, SELF_TEST_LATEST, PushPaths
 from app.push.queue import list_messages
@@ -24,9 +26,6 @@ from app.push.self_test import run_self_test
 from app.push.send import run_send
 
 router = APIRouter(prefix="/console/push", include_in_schema=False)
-
-# Contract D's latest incident push; read when another change has written it.
-INCIDENT_PUSH_LATEST = "reports/ops/push/incident/latest/incident_latest.json"
 
 
 def _settings(request: Request) -> Settings:
@@ -43,12 +42,9 @@ def _back(request: Request, **params: str) -> RedirectResponse:
     return redirect_with_flash(request, "/console/push", **params)
 
 
-async def ops_summary(request: Request, session: SessionDep) -> dict[str, Any] | None:
-    """The ops summary (GET /api/ops/summary) once its module exists; None until then.
-
-    Fill in here when app/ops lands: call its summary function with this session.
-    """
-    return None
+async def ops_summary(request: Request, session: SessionDep) -> OpsSummaryV1:
+    """The same checks as GET /api/ops/summary (without rewriting its report file)."""
+    return await build_summary(session, _settings(request), _now(request))
 
 
 @router.get("")
@@ -79,7 +75,7 @@ async def push_page(request: Request, user: ConsoleAuth, session: SessionDep) ->
         receipts=receipts["items"],
         preview=read_json(paths.abs(PREVIEW_LATEST)),
         self_test=read_json(paths.abs(SELF_TEST_LATEST)),
-        incident_push=read_json(paths.abs(INCIDENT_PUSH_LATEST)),
+        incident_pushes=(await list_pushes(session, kind=None, day=None, limit=10, offset=0)).items,
         summary=await ops_summary(request, session),
     )
 
@@ -123,7 +119,11 @@ async def send(request: Request, writer: ConsoleWrite, session: SessionDep) -> R
     paths = PushPaths(_settings(request).DATA_DIR)
     try:
         receipts = await run_send(
-            session, _settings(request), request.app.state.push_telegram, paths, _now(request)
+            session,
+            _settings(request),
+            request.app.state.push_telegram,
+            paths,
+            request.app.state.clock,
         )
     except AppError as exc:
         return _back(request, error=exc.reason)

@@ -35,6 +35,7 @@ from app.incidents import service
 from app.incidents.lifecycle import ACTIONS
 from app.incidents.models import Incident, IncidentStatus, Priority
 from app.incidents.timeline import list_events
+from app.ops.checks import CheckContext, check_overdue_pages
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -107,6 +108,9 @@ async def overview(request: Request, user: ConsoleAuth, session: SessionDep) -> 
         times = await queries.response_times(session, now)
         noisy = await queries.noisiest(session, now)
         overdue = await queries.overdue_pages(session, now)
+        unpaged = await check_overdue_pages(
+            CheckContext(session=session, settings=request.app.state.settings, now=now)
+        )
         held = await queries.held_pages(session)
         beats = await queries.heartbeats(session)
     return render(
@@ -120,6 +124,7 @@ async def overview(request: Request, user: ConsoleAuth, session: SessionDep) -> 
         times=times,
         noisy=noisy,
         overdue=overdue,
+        unpaged=unpaged,
         held=held,
         heartbeats=beats,
     )
