@@ -97,6 +97,16 @@ def seed(base: str, db_url: str) -> dict[str, str]:
         http.post("/api/push/self-test")
         http.patch("/api/push/gates", json={"emergency_stop": True, "reason": "maintenance window"})
         http.post("/api/push/send", params={"confirm": "true"})
+        http.post(
+            "/api/push/incident/send",
+            params={
+                "confirm": "true",
+                "mode": "normal",
+                "kind": "OPS_BLOCKED",
+                "step": "Step3",
+                "reason": "ops summary BLOCKED: emergency stop engaged",
+            },
+        )
     asyncio.run(_backdate(db_url, ids))
     return ids
 
