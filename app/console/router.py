@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -30,19 +29,16 @@ from app.console.session import (
     set_session,
 )
 from app.core.db import SessionDep
+from app.core.deps import ClockDep, SettingsDep
 from app.core.errors import AppError, NotFound
 from app.incidents import service
+from app.incidents.deps import PipelineDep
 from app.incidents.lifecycle import ACTIONS
 from app.incidents.models import Incident, IncidentStatus, Priority
 from app.incidents.timeline import list_events
 from app.ops.checks import CheckContext, check_overdue_pages
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
 
 
 def _back(request: Request, url: str, **params: str) -> RedirectResponse:
@@ -99,8 +95,10 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("")
-async def overview(request: Request, user: ConsoleAuth, session: SessionDep) -> HTMLResponse:
-    now = _now(request)
+async def overview(
+    request: Request, user: ConsoleAuth, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
+    now = clock.now()
     async with session.begin():
         grouped = await queries.open_incidents(session)
         counts = await queries.open_counts(session)
@@ -109,7 +107,7 @@ async def overview(request: Request, user: ConsoleAuth, session: SessionDep) -> 
         noisy = await queries.noisiest(session, now)
         overdue = await queries.overdue_pages(session, now)
         unpaged = await check_overdue_pages(
-            CheckContext(session=session, settings=request.app.state.settings, now=now)
+            CheckContext(session=session, settings=settings, now=now)
         )
         held = await queries.held_pages(session)
         beats = await queries.heartbeats(session)
@@ -195,7 +193,11 @@ async def incidents(
 
 @router.get("/incidents/{incident_id}")
 async def incident_detail(
-    request: Request, incident_id: str, user: ConsoleAuth, session: SessionDep
+    request: Request,
+    incident_id: str,
+    user: ConsoleAuth,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
     async with session.begin():
         incident = await service.get_incident(session, incident_id)
@@ -213,7 +215,7 @@ async def incident_detail(
         timeline=timeline,
         ledger=ledger,
         group=group,
-        why=explain(request.app.state.settings, incident, ledger),
+        why=explain(settings, incident, ledger),
         actions=allowed,
     )
 
@@ -226,18 +228,17 @@ async def incident_action(
     writer: ConsoleWrite,
     session: SessionDep,
     background: BackgroundTasks,
+    clock: ClockDep,
+    pipeline: PipelineDep,
 ) -> Response:
     user, form = writer
     url = f"/console/incidents/{quote(incident_id)}"
     note = form.get("note", "").strip()[:2000] or None
     try:
-        await service.act(
-            session, incident_id, action, actor=user.name, note=note, now=_now(request)
-        )
+        await service.act(session, incident_id, action, actor=user.name, note=note, now=clock.now())
     except AppError as exc:
         return _back(request, url, error=exc.reason)
-    runner = getattr(request.app.state, "pipeline_runner", None)
-    if runner is not None:
+    if pipeline is not None:
         # PagerDuty acknowledge/resolve follow the change now, as the API's action does.
-        background.add_task(runner.sweep_once)
+        background.add_task(pipeline.sweep_once)
     return _back(request, url, done=f"{action} recorded")

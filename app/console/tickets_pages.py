@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from app.console.render import render
 from app.console.session import ConsoleAuth, ConsoleWrite, redirect_with_flash
+from app.core.deps import ClockDep
+from app.tickets.deps import TicketStoreDep
 from app.tickets.schemas import (
     ReconcileMode,
     ReportsMode,
@@ -19,7 +21,7 @@ from app.tickets.schemas import (
     TicketStatus,
     TicketSubmitV1,
 )
-from app.tickets.store import TicketFilter, store_for
+from app.tickets.store import TicketFilter
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -54,6 +56,7 @@ def _problem(exc: ValidationError) -> str:
 async def tickets(
     request: Request,
     user: ConsoleAuth,
+    store: TicketStoreDep,
     status: Annotated[list[TicketStatus] | None, Query()] = None,
     request_type: Annotated[list[RequestType] | None, Query()] = None,
     cursor: Annotated[int | None, Query(ge=0)] = None,
@@ -62,7 +65,7 @@ async def tickets(
         statuses=frozenset(s.value for s in status or ()),
         request_types=frozenset(t.value for t in request_type or ()),
     )
-    page = await run_in_threadpool(store_for(request.app).list, filters, 50, cursor)
+    page = await run_in_threadpool(store.list, filters, 50, cursor)
     older = (
         str(request.url.include_query_params(cursor=page.next_cursor))
         if page.next_cursor is not None
@@ -85,7 +88,9 @@ async def tickets(
 
 
 @router.post("/tickets")
-async def submit(request: Request, writer: ConsoleWrite) -> Response:
+async def submit(
+    request: Request, writer: ConsoleWrite, store: TicketStoreDep, clock: ClockDep
+) -> Response:
     """File a ticket from a form: the same validation and append as POST /api/tickets."""
     _, form = writer
     back = form.get("back") if form.get("back") in ("/console/push", "/console/tickets") else None
@@ -94,9 +99,7 @@ async def submit(request: Request, writer: ConsoleWrite) -> Response:
         submission = submission_from_form(form)
     except ValidationError as exc:
         return _redirect(request, target, error=_problem(exc))
-    ticket = await run_in_threadpool(
-        store_for(request.app).submit, submission, request.app.state.clock.now()
-    )
+    ticket = await run_in_threadpool(store.submit, submission, clock.now())
     return _redirect(
         request, target, done=f"ticket {ticket.request_id} filed ({ticket.request_type.value})"
     )
