@@ -252,8 +252,8 @@ class Settings(PagingSettings):
             if self.CONSOLE_SESSION_SECRET is None:
                 raise ValueError("CONSOLE_SESSION_SECRET is required when ENVIRONMENT=production")
         console_key = self.CONSOLE_SESSION_SECRET
-        if console_key is not None and len(console_key.get_secret_value()) < 32:
-            raise ValueError("CONSOLE_SESSION_SECRET must be at least 32 characters")
+        if console_key is not None and len(console_key.get_secret_value()) < 24:
+            raise ValueError("CONSOLE_SESSION_SECRET must be at least 24 characters")
         # A Telegram send (retries, plus the plain-text fallback) must finish inside its claim,
         # or a second sender could take the message over while the first is still sending.
         worst_send = (

@@ -203,6 +203,6 @@ def test_production_requires_a_long_console_secret(monkeypatch: pytest.MonkeyPat
     }
     with pytest.raises(SettingsError, match="CONSOLE_SESSION_SECRET is required"):
         load_settings(**base)
-    with pytest.raises(SettingsError, match="at least 32"):
+    with pytest.raises(SettingsError, match="at least 24"):
         load_settings(**base, CONSOLE_SESSION_SECRET="short")
     assert load_settings(**base, CONSOLE_SESSION_SECRET="k" * 32).CONSOLE_SESSION_SECRET
