@@ -328,15 +328,10 @@ def jsonl_find_reverse(path: Path, needle: bytes, end: int) -> Iterator[tuple[in
 
 def read_bytes_range(path: Path, start: int, end: int) -> bytes:
     """Bytes [start, end) of a file (incremental readers of append-only logs)."""
-    if end <= start:
-        return b""
     fd = os.open(path, os.O_RDONLY)
     try:
         chunks = []
-        while start < end:
-            chunk = os.pread(fd, min(end - start, 1 << 24), start)
-            if not chunk:
-                break
+        while start < end and (chunk := os.pread(fd, min(end - start, 1 << 24), start)):
             chunks.append(chunk)
             start += len(chunk)
         return b"".join(chunks)
@@ -344,26 +339,16 @@ def read_bytes_range(path: Path, start: int, end: int) -> bytes:
         os.close(fd)
 
 
-def create_once(path: Path, data: bytes, mode: int = 0o600) -> bytes:
-    """Write `data` to `path` unless it exists; return what the file holds (first writer wins).
-
-    For generated development secrets: workers racing at start-up all end up with one value.
-    """
-    try:
-        existing = path.read_bytes()
-        if existing:
-            return existing
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_tmp(path.parent, path.name, data)
-    try:
-        os.chmod(tmp, mode)
+def create_once(path: Path, data: bytes) -> bytes:
+    """Write `data` unless `path` exists (mode 0600, first writer wins); return what it holds."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _write_tmp(path.parent, path.name, data, mode=0o600)
         try:
-            os.link(tmp, path)  # atomic and refuses to replace: the first writer wins
+            os.link(tmp, path)  # atomic and never replaces: racing workers agree on one value
             _fsync_dir(path.parent)
         except FileExistsError:
             pass
-    finally:
-        tmp.unlink(missing_ok=True)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_bytes()
