@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from app.console.push_pages import router as console_push_router
+from app.console.render import mount_static as mount_console_static
 from app.console.router import router as console_router
 from app.console.tickets_pages import router as console_tickets_router
 from app.core.clock import Clock
@@ -102,4 +103,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(console_router)
     app.include_router(console_tickets_router)
     app.include_router(console_push_router)
+    mount_console_static(app)
     return app

@@ -8,8 +8,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.console.session import ConsoleUser, read_flash
@@ -79,22 +80,19 @@ _ENV.filters["when"] = _when
 _ENV.globals["priority_class"] = PRIORITY_CLASS
 
 
-def _asset(name: str) -> tuple[bytes, str]:
-    data = files("app.console").joinpath("static", name).read_bytes()
-    return data, hashlib.sha256(data).hexdigest()[:12]
+STATIC_DIR = Path(__file__).parent / "static"
+# Content hashes make the URLs change with the files (`?v=`): caches never serve a stale copy.
+ASSETS: dict[str, str] = {
+    name: hashlib.sha256(files("app.console").joinpath("static", name).read_bytes()).hexdigest()[
+        :12
+    ]
+    for name in ("console.css", "console.js")
+}
 
 
-ASSETS: dict[str, tuple[bytes, str, str]] = {}
-for _name, _type in (("console.css", "text/css"), ("console.js", "text/javascript")):
-    _data, _digest = _asset(_name)
-    ASSETS[_name] = (_data, _digest, _type)
-
-
-def asset_response(name: str) -> Response:
-    data, digest, media_type = ASSETS[name]
-    headers = {"Cache-Control": "public, max-age=3600", "ETag": f'"{digest}"'}
-    headers["X-Content-Type-Options"] = "nosniff"
-    return Response(data, media_type=media_type, headers=headers)
+def mount_static(app: FastAPI) -> None:
+    """The console's own CSS and JS, public (the login page needs them), from the package."""
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
 
 
 def render(
@@ -111,7 +109,7 @@ def render(
         user=user,
         now=now,
         ago=lambda value: _ago(value, now),
-        asset=lambda name: f"/console/static/{name}?v={ASSETS[name][1]}",
+        asset=lambda name: f"/console/static/{name}?v={ASSETS[name]}",
         path=request.url.path,
         flash=flash,
         error=error,

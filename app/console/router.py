@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.console import queries
 from app.console.charts import stacked_hours
 from app.console.paging import explain
-from app.console.render import ASSETS, asset_response, render, render_fragment
+from app.console.render import render, render_fragment
 from app.console.session import (
     LOGIN_CSRF_COOKIE,
     ConsoleAuth,
@@ -30,7 +30,7 @@ from app.console.session import (
 )
 from app.core.db import SessionDep
 from app.core.deps import ClockDep, SettingsDep
-from app.core.errors import AppError, NotFound
+from app.core.errors import AppError
 from app.incidents import service
 from app.incidents.deps import PipelineDep
 from app.incidents.lifecycle import ACTIONS
@@ -43,13 +43,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 def _back(request: Request, url: str, **params: str) -> RedirectResponse:
     return redirect_with_flash(request, url, **params)
-
-
-@router.get("/static/{name}")
-async def static(name: str) -> Response:
-    if name not in ASSETS:
-        raise NotFound("no such asset")
-    return asset_response(name)
 
 
 @router.get("/login")

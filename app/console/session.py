@@ -218,8 +218,13 @@ async def _console_user(request: Request) -> ConsoleUser:
 
 
 async def _console_writer(request: Request) -> tuple[ConsoleUser, dict[str, str]]:
-    """A logged-in operator and the form of a write, its CSRF token checked."""
-    user = await _console_user(request)
+    """A logged-in operator and the form of a write, its CSRF token checked.
+
+    Without a session a write is a 401 (nothing to land on), read before the body.
+    """
+    user = read_session(request)
+    if user is None:
+        raise Unauthorized("log in to the console first")
     form = await read_form(request)
     check_csrf(user.csrf, form)
     if not user.can_write:

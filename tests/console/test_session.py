@@ -206,3 +206,11 @@ def test_production_requires_a_long_console_secret(monkeypatch: pytest.MonkeyPat
     with pytest.raises(SettingsError, match="at least 24"):
         load_settings(**base, CONSOLE_SESSION_SECRET="short")
     assert load_settings(**base, CONSOLE_SESSION_SECRET="k" * 32).CONSOLE_SESSION_SECRET
+
+
+async def test_a_write_without_a_session_is_401(client: httpx.AsyncClient, data_dir: Any) -> None:
+    answer = await client.post(
+        "/console/tickets", data={"request_type": "ACKNOWLEDGE", "message_id": "m", "csrf": "x"}
+    )
+    assert answer.status_code == 401
+    assert not (data_dir / "state/tickets/ticket_requests.jsonl").exists()
