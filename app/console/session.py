@@ -21,13 +21,13 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.core.auth import Scope, identify
-from app.core.errors import AppError, Forbidden, Unauthorized
+from app.core.errors import AppError, Forbidden, ServiceUnavailable, Unauthorized
 from app.core.files import create_once
 from app.core.settings import Settings
 
 COOKIE = "console_session"
 LOGIN_CSRF_COOKIE = "console_login_csrf"
-SECRET_FILE = "state/console/session_secret"
+SECRET_FILE = "state/console/session_secret"  # a path, not a secret  # nosec B105
 CONSOLE_TOKENS = ("VIEWER_TOKEN", "OPERATOR_TOKEN")
 MAX_FORM_BYTES = 64 * 1024
 
@@ -37,6 +37,10 @@ class CsrfRefused(Forbidden):
 
 
 class ConsoleLoginRefused(Unauthorized):
+    pass
+
+
+class ConsoleDisabled(ServiceUnavailable):
     pass
 
 
@@ -67,6 +71,8 @@ def session_secret(request: Request) -> bytes:
     settings: Settings = request.app.state.settings
     if settings.CONSOLE_SESSION_SECRET is not None:
         secret = settings.CONSOLE_SESSION_SECRET.get_secret_value().encode()
+    elif settings.ENVIRONMENT == "production":
+        raise ConsoleDisabled("the console needs CONSOLE_SESSION_SECRET in production")
     else:
         secret = create_once(settings.DATA_DIR / SECRET_FILE, secrets.token_hex(32).encode())
     request.app.state.console_secret = secret

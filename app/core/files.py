@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import fcntl
 import json
-import mmap
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -29,6 +28,7 @@ from app.core.jsonl_parts import jsonl_segments as jsonl_segments
 from app.core.jsonl_parts import segments_only
 
 JsonLike = BaseModel | dict[str, Any] | list[Any]
+J = TypeVar("J", bound=JsonLike)
 
 
 def _to_bytes(data: JsonLike, *, indent: int | None) -> bytes:
@@ -155,7 +155,7 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 @storage_errors
-def append_jsonl_checked(path: Path, build: Callable[[], JsonLike]) -> JsonLike:
+def append_jsonl_checked(path: Path, build: Callable[[], J]) -> J:
     """Like append_jsonl, but `build` runs under the lock: a check-then-append no writer races.
 
     `build` may read the log (readers take no lock) and raise to append nothing.
@@ -249,94 +249,6 @@ def read_json(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def jsonl_size(path: Path) -> tuple[int, int]:
-    """(bytes of complete lines, bytes of a torn last line) of an append-only JSONL file."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return 0, 0
-    try:
-        size = os.fstat(fd).st_size
-        tail = os.pread(fd, min(size, 1 << 16), max(0, size - (1 << 16)))
-        while b"\n" not in tail and len(tail) < size:  # a very long torn line
-            tail = os.pread(fd, min(size, len(tail) * 4), max(0, size - len(tail) * 4))
-    finally:
-        os.close(fd)
-    complete = size - len(tail) + tail.rfind(b"\n") + 1 if b"\n" in tail else 0
-    return complete, size - complete
-
-
-def _map(path: Path) -> mmap.mmap | None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        if os.fstat(fd).st_size == 0:
-            return None
-        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    finally:
-        os.close(fd)
-
-
-def jsonl_lines_reverse(path: Path, end: int, chunk: int = 1 << 16) -> Iterator[tuple[int, bytes]]:
-    """(offset, raw line) of each complete line starting before `end`, newest first.
-
-    Reads from the tail in chunks: the cost is the lines taken, not the file size.
-    """
-    mapped = _map(path)
-    if mapped is None:
-        return
-    try:
-        stop = min(end, len(mapped))
-        if stop and mapped[stop - 1 : stop] != b"\n":  # `end` must sit on a line boundary
-            stop = mapped.rfind(b"\n", 0, stop) + 1
-        while stop > 0:
-            start = max(0, stop - chunk)
-            if start:
-                start = mapped.rfind(b"\n", 0, start) + 1  # back to a line start
-            lines = mapped[start : stop - 1].split(b"\n")
-            offset = stop
-            for line in reversed(lines):
-                offset -= len(line) + 1
-                yield offset, line
-            stop = start
-    finally:
-        mapped.close()
-
-
-def jsonl_find_reverse(path: Path, needle: bytes, end: int) -> Iterator[tuple[int, bytes]]:
-    """Complete lines before `end` containing `needle`, newest first (a substring search)."""
-    mapped = _map(path)
-    if mapped is None:
-        return
-    try:
-        stop = mapped.rfind(b"\n", 0, min(end, len(mapped))) + 1
-        while True:
-            hit = mapped.rfind(needle, 0, stop)
-            if hit < 0:
-                return
-            start = mapped.rfind(b"\n", 0, hit) + 1
-            line_end = mapped.find(b"\n", hit)
-            yield start, mapped[start:line_end]
-            stop = start
-    finally:
-        mapped.close()
-
-
-def read_bytes_range(path: Path, start: int, end: int) -> bytes:
-    """Bytes [start, end) of a file (incremental readers of append-only logs)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        chunks = []
-        while start < end and (chunk := os.pread(fd, min(end - start, 1 << 24), start)):
-            chunks.append(chunk)
-            start += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def create_once(path: Path, data: bytes) -> bytes:

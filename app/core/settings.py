@@ -180,7 +180,7 @@ class Settings(PagingSettings):
     # Deletes go in batches of this many rows, at most this many batches per kind and pass.
     RETENTION_BATCH_SIZE: int = Field(default=1000, ge=1, le=100_000)
     RETENTION_MAX_BATCHES_PER_PASS: int = Field(default=10, ge=1, le=10_000)
-    # --- console: session HMAC key (required in production; generated under state/ in dev)
+    # --- console: session HMAC key (unset: generated under state/ in dev, console off in prod)
     CONSOLE_SESSION_SECRET: SecretStr | None = None
     CONSOLE_SESSION_TTL_SECONDS: int = Field(default=12 * 3600, ge=60, le=7 * 24 * 3600)
 
@@ -249,8 +249,6 @@ class Settings(PagingSettings):
                 raise ValueError("DATABASE_URL is required when ENVIRONMENT=production")
             if self.ALERTMANAGER_TOKEN is None:
                 raise ValueError("ALERTMANAGER_TOKEN is required when ENVIRONMENT=production")
-            if self.CONSOLE_SESSION_SECRET is None:
-                raise ValueError("CONSOLE_SESSION_SECRET is required when ENVIRONMENT=production")
         console_key = self.CONSOLE_SESSION_SECRET
         if console_key is not None and len(console_key.get_secret_value()) < 24:
             raise ValueError("CONSOLE_SESSION_SECRET must be at least 24 characters")

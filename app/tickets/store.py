@@ -21,12 +21,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.core.errors import Conflict, NotFound
-from app.core.files import (
-    append_jsonl,
-    append_jsonl_checked,
+from app.core.files import append_jsonl, append_jsonl_checked, jsonl_segments
+from app.core.jsonl_tail import (
     jsonl_find_reverse,
     jsonl_lines_reverse,
-    jsonl_segments,
     jsonl_size,
     read_bytes_range,
 )

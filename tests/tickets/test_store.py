@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.files import append_jsonl, jsonl_find_reverse, jsonl_lines_reverse, jsonl_size
+from app.core.files import append_jsonl
+from app.core.jsonl_tail import jsonl_find_reverse, jsonl_lines_reverse, jsonl_size
 from app.tickets.schemas import AcknowledgePayload, RequestType, SubmitAcknowledge, TicketStatus
 from app.tickets.store import EVENTS_LOG, TicketFilter, TicketStore
 
