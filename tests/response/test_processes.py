@@ -140,6 +140,7 @@ async def test_two_racing_workers_remediate_and_page_once(
     settings = worker_settings(
         peers,
         PIPELINE_CONCURRENCY=4,
+        PIPELINE_LEASE_SECONDS=30,  # nobody dies here: a 2 s lease only lapses under load
         DIAGNOSTICS_KUBERNETES_TIMEOUT_SECONDS=60,
         DIAGNOSTICS_TOTAL_TIMEOUT_SECONDS=90,
     )
