@@ -14,23 +14,20 @@ import argparse
 import asyncio
 import gc
 import json
-import os
-import statistics
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-from app.core import migrations  # noqa: E402
+import benchlib  # noqa: E402
+
 from tests.conftest import TOKENS  # noqa: E402
-from tests.service_proc import rss_mb, running_service, service_pids  # noqa: E402
 
 TOKEN = TOKENS["ALERTMANAGER_TOKEN"]
 
@@ -70,79 +67,26 @@ def _webhook(alerts: list[dict[str, Any]]) -> bytes:
     ).encode()
 
 
-class _Conn:
-    """A minimal keep-alive HTTP/1.1 client: httpx costs more CPU per request than the server."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def post(self, path: str, body: bytes, token: str) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        self.writer.write(head + body)
-        status_line = await self.reader.readline()
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
 async def _send_all(base: str, bodies: list[bytes], concurrency: int) -> dict[str, float]:
-    latencies: list[float] = []
-    failures = 0
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    host, port = base.removeprefix("http://").split(":")
-
-    async def worker() -> None:
-        nonlocal failures
-        conn = _Conn(host, int(port))
-        try:
-            while not queue.empty():
-                body = queue.get_nowait()
-                started = time.perf_counter()
-                status = await conn.post("/webhook/alert", body, TOKEN)
-                latencies.append(time.perf_counter() - started)
-                failures += status != 200
-        finally:
-            await conn.close()
-
     # The load generator's own garbage collector must not stall it and inflate the latencies.
     gc.collect()
     gc.freeze()
     gc.disable()
-    started = time.perf_counter()
     try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        load = await benchlib.keepalive_load(
+            base, "POST", "/webhook/alert", TOKEN, bodies, concurrency
+        )
     finally:
         gc.enable()
-    wall = time.perf_counter() - started
     alerts = sum(len(json.loads(b)["alerts"]) for b in bodies)
-    latencies.sort()
     return {
         "webhooks": len(bodies),
         "alerts": alerts,
-        "seconds": round(wall, 3),
-        "alerts_per_s": round(alerts / wall),
-        "failures": failures,
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-        "max_ms": round(latencies[-1] * 1000, 2),
+        "seconds": round(load.wall, 3),
+        "alerts_per_s": round(alerts / load.wall),
+        "failures": load.failures,
+        **benchlib.percentiles(load.latencies, 2),
+        "max_ms": round(load.latencies[-1] * 1000, 2),
     }
 
 
@@ -186,12 +130,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument(
-        "--server-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    benchlib.add_server_url(parser)
     parser.add_argument(
         "--alerts", type=int, default=20_500, help="(a) includes 500 warm-up alerts"
     )
@@ -207,18 +146,12 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(args.server_url, f'CREATE DATABASE "{name}"'))
-    db_url = urlunsplit(urlsplit(args.server_url)._replace(path=f"/{name}"))
-    try:
-        migrations.upgrade(db_url)
+    with benchlib.scratch_database(args.server_url) as (name, db_url):
         env = {"LOG_LEVEL": "WARNING", "DATABASE_POOL_SIZE": "20", "PIPELINE_ENABLED": "true"}
         env.update(item.split("=", 1) for item in args.set)
-        load_before = os.getloadavg()[0]
-        with running_service(db_url, Path(f"/tmp/{name}"), workers=args.workers, env=env) as base:
-            results = asyncio.run(run(base, db_url, args))
-            results["rss_mb_per_worker"] = [round(rss_mb(p)) for p in service_pids(base)[1]]
-        results["loadavg_1m_before_after"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
+        results: dict[str, Any] = {}
+        with benchlib.measured_service(db_url, name, env, results, workers=args.workers) as base:
+            results.update(asyncio.run(run(base, db_url, args)))
         print(
             json.dumps(
                 {
@@ -233,16 +166,6 @@ def main() -> int:
         )
         ok = results["b_incidents"] == 1000 and results["c_still_active"] == 0
         return 0 if ok else 1
-    finally:
-        asyncio.run(_admin(args.server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 if __name__ == "__main__":

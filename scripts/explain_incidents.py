@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 import uuid
@@ -23,6 +22,9 @@ from sqlalchemy.dialects import postgresql
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from benchlib import add_server_url  # noqa: E402
 
 from app.core import migrations  # noqa: E402
 from app.incidents.ingest import INGEST_PARAMS, INGEST_SQL  # noqa: E402
@@ -143,12 +145,7 @@ async def main(server_url: str, rows: int) -> int:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--server-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_server_url(parser)
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
     sys.exit(asyncio.run(main(args.server_url, args.rows)))

@@ -20,7 +20,6 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -29,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_webhook import _alert, _send_all, _webhook  # noqa: E402
+from benchlib import add_server_url, scratch_database  # noqa: E402
 
-from app.core import migrations  # noqa: E402
 from tests.service_proc import running_service  # noqa: E402
 
 TIMEOUTS = {
@@ -99,20 +98,8 @@ async def _states(url: str) -> dict[str, int]:
         await conn.close()
 
 
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _phase(server_url: str, peers: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    db_url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    try:
-        migrations.upgrade(db_url)
+    with scratch_database(server_url) as (name, db_url):
         env = {"LOG_LEVEL": "WARNING", "PIPELINE_ENABLED": "true", **TIMEOUTS, **peers}
         with running_service(db_url, Path(f"/tmp/{name}"), workers=2, env=env) as base:
             run = uuid.uuid4().hex[:6]
@@ -135,18 +122,11 @@ def _phase(server_url: str, peers: dict[str, str], args: argparse.Namespace) -> 
             "drain_seconds": drained,
             "loadavg_1m": round(load, 1),
         }
-    finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--server-url",
-        default=os.environ.get(
-            "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        ),
-    )
+    add_server_url(parser)
     parser.add_argument("--alerts", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--drain-limit", type=float, default=300)
