@@ -177,7 +177,11 @@ async def test_the_maintenance_loop_runs_the_job_on_its_own(
     app: FastAPI, clock: FixedClock
 ) -> None:
     """Registered by the retention lifespan, run by the loop every interval: no caller needed."""
-    assert [name for name, _ in app.state.maintenance_jobs] == ["flag_stale", "heartbeats", "retention"]
+    assert [name for name, _ in app.state.maintenance_jobs] == [
+        "flag_stale",
+        "heartbeats",
+        "retention",
+    ]
     async with app.state.sessionmaker() as session, session.begin():
         session.add(
             IgnoredAlert(
