@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.console.charts import HourBucket
 from app.incidents.models import ACTIVE_STATUSES, Incident
-from app.response.models import Delivery, DeliveryAttempt
+from app.response.escalation import queries as paging_queries
+from app.response.models import Delivery, DeliveryAttempt, PageGroup
 
 PRIORITIES = ("P0", "P1", "P2")
 
@@ -157,12 +158,13 @@ def _overdue_reason(delivery: Delivery) -> str:
     return "failed, will be retried" if delivery.retryable else "failed: needs a person"
 
 
-async def held_pages(session: AsyncSession) -> list[dict[str, Any]] | None:
-    """Pages held back by the storm budget. None until paging per group records them.
-
-    Fill in here when the grouping work lands its table of held pages.
-    """
-    return None
+async def held_pages(session: AsyncSession) -> list[str]:
+    """Groups the storm budget holds back, in the order they will be paged, one line each."""
+    return [
+        f"{p.priority or '-'} {', '.join(p.alert_names) or p.group_key}: "
+        f"{p.incidents} active incident(s), held since {p.held_at:%Y-%m-%d %H:%M:%S %Z}"
+        for p in await paging_queries.held_pages(session)
+    ]
 
 
 async def heartbeats(session: AsyncSession) -> list[dict[str, Any]] | None:
@@ -194,9 +196,25 @@ async def incident_ledger(session: AsyncSession, incident_id: str) -> list[dict[
     return [{"delivery": d, "attempts": by_delivery.get(d.id, [])} for d in deliveries]
 
 
-async def group_ledger(session: AsyncSession, incident: Incident) -> list[dict[str, Any]] | None:
-    """Deliveries of the incident's Alertmanager group. None until pages are kept per group.
-
-    Fill in here when paging per group lands (its group key and page records).
-    """
-    return None
+async def group_ledger(session: AsyncSession, incident: Incident) -> list[str] | None:
+    """The page of the incident's Alertmanager group (one PagerDuty incident per group)."""
+    if incident.page_key is None:
+        return None
+    group = await session.get(PageGroup, incident.page_key)
+    if group is None:
+        return [f"Group page {incident.page_key[:12]}: nothing decided for it yet."]
+    lines = [
+        f"Group page {group.key[:12]} (receiver {group.receiver}): PagerDuty {group.pd_state}, "
+        f"priority {group.pd_priority or '-'}, {group.pd_count} incident(s) counted, "
+        f"episode {group.episode}, Slack {group.slack_state}."
+    ]
+    if group.held_at is not None:
+        lines.append(f"Held by the storm budget since {group.held_at:%Y-%m-%d %H:%M:%S %Z}.")
+    if group.hold_open_until is not None:
+        lines.append(f"Flapping: kept open until {group.hold_open_until:%Y-%m-%d %H:%M:%S %Z}.")
+    if group.due_since is not None:
+        lines.append(
+            f"A PagerDuty call owed since {group.due_since:%Y-%m-%d %H:%M:%S %Z} "
+            f"({group.attempts} attempt(s), last error: {group.last_error or '-'})."
+        )
+    return lines

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 
+from app.incidents.models import Incident
+from app.response.models import PageGroup
 from tests.conftest import bearer
 from tests.console.helpers import login, page_csrf
 
@@ -200,3 +204,25 @@ async def test_only_signed_messages_are_shown(client: httpx.AsyncClient) -> None
     )
     shown = await client.get(answer.headers["location"])
     assert "needs the confirmation box ticked" in shown.text
+
+
+async def test_held_group_page_shows_on_overview_and_incident(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    incident_id = await _incident(client, "NodeDown", "P0")
+    detail = (await client.get(f"/incidents/{incident_id}", headers=OP)).json()
+    held_at = datetime(2026, 1, 25, 9, 0, tzinfo=UTC)
+    async with app.state.sessionmaker() as session, session.begin():
+        key = (await session.get(Incident, incident_id)).page_key  # type: ignore[union-attr]
+        assert key is not None, detail
+        session.add(
+            PageGroup(
+                key=key, receiver="direct", group_key=incident_id, pd_priority="P0", held_at=held_at
+            )
+        )
+    await login(client)
+    overview = await client.get("/console")
+    assert "P0 NodeDown: 1 active incident(s), held since 2026-01-25 09:00:00" in overview.text
+    page = await client.get(f"/console/incidents/{incident_id}")
+    assert f"Group page {key[:12]}" in page.text
+    assert "Held by the storm budget since 2026-01-25 09:00:00" in page.text
