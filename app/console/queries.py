@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.console.charts import HourBucket
 from app.incidents.models import ACTIVE_STATUSES, Incident
 from app.response.escalation import queries as paging_queries
-from app.response.models import Delivery, DeliveryAttempt, PageGroup
+from app.response.models import Delivery, DeliveryAttempt, PageCall, PageGroup
 
 PRIORITIES = ("P0", "P1", "P2")
 
@@ -216,5 +216,18 @@ async def group_ledger(session: AsyncSession, incident: Incident) -> list[str] |
         lines.append(
             f"A PagerDuty call owed since {group.due_since:%Y-%m-%d %H:%M:%S %Z} "
             f"({group.attempts} attempt(s), last error: {group.last_error or '-'})."
+        )
+    calls = await session.scalars(
+        select(PageCall)
+        .where(PageCall.page_key == group.key)
+        .order_by(PageCall.id.desc())
+        .limit(20)
+    )
+    for call in reversed(list(calls)):
+        status = f"HTTP {call.http_status}" if call.http_status is not None else "no answer"
+        error = f", {call.error_class}" if call.error_class else ""
+        lines.append(
+            f"{call.at:%Y-%m-%d %H:%M:%S %Z} {call.channel} {call.event}: {call.result} "
+            f"({status}{error})"
         )
     return lines

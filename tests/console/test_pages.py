@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.incidents.models import Incident
-from app.response.models import PageGroup
+from app.response.models import PageCall, PageGroup
 from tests.conftest import bearer
 from tests.console.helpers import login, page_csrf
 
@@ -220,9 +220,22 @@ async def test_held_group_page_shows_on_overview_and_incident(
                 key=key, receiver="direct", group_key=incident_id, pd_priority="P0", held_at=held_at
             )
         )
+        session.add(
+            PageCall(
+                page_key=key,
+                episode=0,
+                channel="pagerduty",
+                event="trigger",
+                result="failed",
+                http_status=500,
+                error_class="HTTPStatusError",
+                at=held_at,
+            )
+        )
     await login(client)
     overview = await client.get("/console")
     assert "P0 NodeDown: 1 active incident(s), held since 2026-01-25 09:00:00" in overview.text
     page = await client.get(f"/console/incidents/{incident_id}")
     assert f"Group page {key[:12]}" in page.text
     assert "Held by the storm budget since 2026-01-25 09:00:00" in page.text
+    assert "pagerduty trigger: failed (HTTP 500, HTTPStatusError)" in page.text
