@@ -45,14 +45,20 @@ beats AS (
   RETURNING 1
 ),
 latest AS (
-  SELECT DISTINCT ON (i.fingerprint) i.fingerprint AS fp, i.id, i.status::text AS status,
-         i.starts_at
-  FROM incidents i WHERE i.fingerprint = ANY(CAST(:fp AS text[]))
-  ORDER BY i.fingerprint, i.created_at DESC, i.id DESC
+  -- Per alert, so the plan is an index probe whatever the table's statistics were when a
+  -- connection cached it (a plan cached on an empty table must not scan it when it is large).
+  SELECT input.fp, l.id, l.status, l.starts_at
+  FROM input CROSS JOIN LATERAL (
+    SELECT i.id, i.status::text AS status, i.starts_at FROM incidents i
+    WHERE i.fingerprint = input.fp ORDER BY i.created_at DESC, i.id DESC LIMIT 1
+  ) l
 ),
 active AS (
-  SELECT i.fingerprint AS fp, i.id, i.status::text AS status FROM incidents i
-  WHERE i.fingerprint = ANY(CAST(:fp AS text[])) AND i.status IN ('open', 'investigating')
+  SELECT input.fp, a.id, a.status
+  FROM input CROSS JOIN LATERAL (
+    SELECT i.id, i.status::text AS status FROM incidents i
+    WHERE i.fingerprint = input.fp AND i.status IN ('open', 'investigating') LIMIT 1
+  ) a
 ),
 same_occurrence AS (
   -- Still firing with the startsAt of an incident already resolved/closed: the same
@@ -93,8 +99,8 @@ touched AS (
 resolved AS (
   UPDATE incidents i SET status = 'resolved', resolved_at = COALESCE(input.ends_at, :now),
                          last_seen_at = :now, updated_at = :now, stale = false
-  FROM input
-  WHERE NOT input.firing AND i.fingerprint = input.fp AND i.status IN ('open', 'investigating')
+  FROM input JOIN active a ON a.fp = input.fp
+  WHERE NOT input.firing AND i.id = a.id AND i.status IN ('open', 'investigating')
   RETURNING i.id, i.fingerprint AS fp, i.resolved_at
 ),
 ignored_new AS (
