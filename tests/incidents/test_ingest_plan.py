@@ -8,9 +8,8 @@ grew (4,900 → 840 alerts/s within 25 s in scripts/bench_webhook.py's storm).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import json
+from datetime import UTC, datetime
 
 import asyncpg
 
