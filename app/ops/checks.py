@@ -75,25 +75,30 @@ def _active_p0() -> ColumnElement[bool]:
     return and_(Incident.priority == Priority.P0, Incident.status.in_(ACTIVE_STATUSES))
 
 
-async def check_open_p0(ctx: CheckContext) -> OpsCheck:
+async def _incidents(ctx: CheckContext, *where: ColumnElement[bool]) -> tuple[int, list[str]]:
+    """How many incidents match, and the ids of the oldest LISTED_IDS of them."""
     rows = (
         await ctx.session.execute(
             select(Incident.id, func.count().over())
-            .where(_active_p0())
+            .where(*where)
             .order_by(Incident.created_at)
             .limit(LISTED_IDS)
         )
     ).all()
-    if not rows:
+    return (int(rows[0][1]) if rows else 0), [r[0] for r in rows]
+
+
+async def check_open_p0(ctx: CheckContext) -> OpsCheck:
+    count, ids = await _incidents(ctx, _active_p0())
+    if not count:
         return ok("open_p0_incidents", count=0)
-    count = int(rows[0][1])
     return problem(
         "open_p0_incidents",
         CheckStatus.BLOCKED,
         ReasonCode.OPEN_P0_INCIDENTS,
         f"{count} P0 incident(s) open or investigating",
         count=count,
-        incident_ids=[r[0] for r in rows],
+        incident_ids=ids,
     )
 
 
@@ -114,17 +119,9 @@ async def check_overdue_pages(ctx: CheckContext) -> OpsCheck:
         | Incident.page_decision.in_(("held", "damped")),
     )
     cutoff = ctx.now - timedelta(seconds=ctx.settings.OPS_PAGE_OVERDUE_SECONDS)
-    rows = (
-        await ctx.session.execute(
-            select(Incident.id, func.count().over())
-            .where(_active_p0(), since < cutoff, ~delivered)
-            .order_by(Incident.created_at)
-            .limit(LISTED_IDS)
-        )
-    ).all()
-    if not rows:
+    count, ids = await _incidents(ctx, _active_p0(), since < cutoff, ~delivered)
+    if not count:
         return ok("overdue_pages", overdue_after_seconds=ctx.settings.OPS_PAGE_OVERDUE_SECONDS)
-    count = int(rows[0][1])
     configured = ctx.settings.PAGERDUTY_ROUTING_KEY is not None
     return problem(
         "overdue_pages",
@@ -133,7 +130,7 @@ async def check_overdue_pages(ctx: CheckContext) -> OpsCheck:
         f"{count} P0 page(s) not delivered {ctx.settings.OPS_PAGE_OVERDUE_SECONDS} s after "
         "the incident opened" + ("" if configured else " (PAGERDUTY_ROUTING_KEY is not set)"),
         count=count,
-        incident_ids=[r[0] for r in rows],
+        incident_ids=ids,
         overdue_after_seconds=ctx.settings.OPS_PAGE_OVERDUE_SECONDS,
     )
 
@@ -161,28 +158,21 @@ async def check_self_test(ctx: CheckContext) -> OpsCheck:
 
 
 async def check_stale_incidents(ctx: CheckContext) -> OpsCheck:
-    rows = (
-        await ctx.session.execute(
-            select(Incident.id, func.count().over())
-            .where(Incident.stale.is_(True), Incident.status.in_(ACTIVE_STATUSES))
-            .order_by(Incident.created_at)
-            .limit(LISTED_IDS)
-        )
-    ).all()
-    if not rows:
+    count, ids = await _incidents(
+        ctx, Incident.stale.is_(True), Incident.status.in_(ACTIVE_STATUSES)
+    )
+    if not count:
         return ok("stale_incidents", count=0)
-    count = int(rows[0][1])
     return problem(
         "stale_incidents",
         CheckStatus.WARN,
         ReasonCode.STALE_INCIDENTS,
         f"{count} active incident(s) whose alert stopped arriving (stale)",
         count=count,
-        incident_ids=[r[0] for r in rows],
+        incident_ids=ids,
     )
 
 
-# Order is the order of the report. Heartbeats (HEARTBEAT_MISSING) join here once they exist.
 async def check_heartbeats(ctx: CheckContext) -> OpsCheck:
     """Alertmanager receivers whose dead man's switch (HEARTBEAT_ALERTNAME) went silent: the
     monitoring path itself is broken, so nothing else here can be trusted to page."""
@@ -201,6 +191,7 @@ async def check_heartbeats(ctx: CheckContext) -> OpsCheck:
     )
 
 
+# Order is the order of the report.
 CHECKS: list[OpsCheckSpec] = [
     OpsCheckSpec("database", check_database),
     OpsCheckSpec("emergency_stop", check_emergency_stop),
