@@ -1,11 +1,11 @@
-""" "Why was I paged, or not": the escalation policy and the delivery ledger, in words."""
+""" "Why was I paged, or not": the escalation policy, the paging decision and the group's
+calls (page_calls), in words."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from app.core.settings import Settings
 from app.incidents.models import Incident
+from app.response.models import PageCall
 
 POLICY_WORDS = {
     "immediate": "pages PagerDuty at once",
@@ -14,20 +14,24 @@ POLICY_WORDS = {
     "always": "always notifies Slack",
 }
 
-
-def _delivery_line(delivery: Any, attempts: list[Any]) -> str:
-    last = attempts[-1] if attempts else None
-    status = f", HTTP {last.http_status}" if last is not None and last.http_status else ""
-    error = f" ({last.error_class})" if last is not None and last.error_class else ""
-    reopen = f" after reopen #{delivery.generation}" if delivery.generation else ""
-    return (
-        f"{delivery.channel} {delivery.event}{reopen}: {delivery.state}"
-        f" after {delivery.attempts} attempt(s){status}{error}"
-    )
+DECISION_WORDS = {
+    "pending": "its group's page is owed to PagerDuty, not delivered yet",
+    "paged": "its group's PagerDuty incident was opened (or updated) with this incident in it",
+    "merged": "merged into its group's open PagerDuty incident (no new page)",
+    "held": "held back by the storm budget; paged when the window closes",
+    "damped": "its alert is flapping: no new page",
+    "skipped": "not paged: PagerDuty is not configured",
+}
 
 
-def explain(settings: Settings, incident: Incident, ledger: list[dict[str, Any]]) -> list[str]:
-    """Plain sentences an on-call engineer can check against the ledger table below them."""
+def _call_line(call: PageCall) -> str:
+    status = f"HTTP {call.http_status}" if call.http_status is not None else "no answer"
+    error = f", {call.error_class}" if call.error_class else ""
+    return f"Last {call.channel} call: {call.event} {call.result} ({status}{error})."
+
+
+def explain(settings: Settings, incident: Incident, calls: list[PageCall]) -> list[str]:
+    """Plain sentences an on-call engineer can check against the group's calls below them."""
     priority = incident.priority.value
     lines: list[str] = []
     if priority not in settings.PIPELINE_PRIORITIES:
@@ -50,12 +54,15 @@ def explain(settings: Settings, incident: Incident, ledger: list[dict[str, Any]]
         lines.append(f"The response pipeline is {state}: its decisions are not all made yet.")
     elif state == "failed":
         lines.append("The response pipeline failed after its retries: see the timeline.")
-    pages = [e for e in ledger if e["delivery"].channel == "pagerduty"]
-    if not pages and pagerduty == "on_failure" and incident.resolved_at and state == "done":
+    decision = incident.page_decision
+    if decision is not None:
+        lines.append(f"Paging decision: {decision}: {DECISION_WORDS.get(decision, decision)}.")
+    elif pagerduty == "on_failure" and incident.resolved_at and state == "done":
         lines.append("Remediation resolved it, so nobody was paged.")
-    elif not pages and pagerduty != "never" and state == "done":
+    elif pagerduty != "never" and state == "done":
         lines.append("No page was recorded although the policy allows one: check the timeline.")
-    lines.extend(_delivery_line(e["delivery"], e["attempts"]) + "." for e in ledger)
+    last = {call.channel: call for call in calls}  # oldest first: the latest per channel wins
+    lines.extend(_call_line(call) for call in last.values())
     if incident.acknowledged_by:
         lines.append(
             f"Acknowledged by {incident.acknowledged_by}: PagerDuty follows the acknowledgement."

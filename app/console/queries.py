@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.console.charts import HourBucket
 from app.incidents.models import ACTIVE_STATUSES, Incident
 from app.response.escalation import queries as paging_queries
-from app.response.models import Delivery, DeliveryAttempt, PageCall, PageGroup
+from app.response.models import PageCall, PageGroup
 
 PRIORITIES = ("P0", "P1", "P2")
 
@@ -129,33 +129,15 @@ async def noisiest(
     ]
 
 
-async def overdue_pages(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
-    """Deliveries not delivered: failed, or claimed and past their lease (the sweeper re-drives)."""
-    rows = await session.execute(
-        select(Delivery, Incident.alert_name, Incident.priority)
-        .join(Incident, Incident.id == Delivery.incident_id)
-        .where(
-            (Delivery.state == "failed")
-            | ((Delivery.state == "sending") & (Delivery.lease_until < now))
-        )
-        .order_by(Delivery.updated_at.desc())
-        .limit(20)
-    )
+FAILED_WORDS = {"failed": "failed, will be retried", "gave_up": "gave up: needs a person"}
+
+
+async def failed_calls(session: AsyncSession) -> list[dict[str, Any]]:
+    """Groups whose latest PagerDuty/Slack call failed (the paging ledger, page_calls)."""
     return [
-        {
-            "delivery": d,
-            "alert_name": name,
-            "priority": priority.value,
-            "why": _overdue_reason(d),
-        }
-        for d, name, priority in rows
+        {"call": c, "why": FAILED_WORDS.get(c.result, c.result)}
+        for c in await paging_queries.failing_calls(session)
     ]
-
-
-def _overdue_reason(delivery: Delivery) -> str:
-    if delivery.state == "sending":
-        return "claim expired: the sweeper re-drives it"
-    return "failed, will be retried" if delivery.retryable else "failed: needs a person"
 
 
 async def held_pages(session: AsyncSession) -> list[str]:
@@ -176,24 +158,11 @@ async def heartbeats(session: AsyncSession) -> list[dict[str, Any]] | None:
     return [dict(r._mapping) for r in rows]
 
 
-async def incident_ledger(session: AsyncSession, incident_id: str) -> list[dict[str, Any]]:
-    """Every delivery (PagerDuty, Slack) of one incident with its HTTP attempts, oldest first."""
-    deliveries = list(
-        await session.scalars(
-            select(Delivery).where(Delivery.incident_id == incident_id).order_by(Delivery.id)
-        )
-    )
-    attempts = list(
-        await session.scalars(
-            select(DeliveryAttempt)
-            .where(DeliveryAttempt.incident_id == incident_id)
-            .order_by(DeliveryAttempt.id)
-        )
-    )
-    by_delivery: dict[int, list[DeliveryAttempt]] = {}
-    for attempt in attempts:
-        by_delivery.setdefault(attempt.delivery_id, []).append(attempt)
-    return [{"delivery": d, "attempts": by_delivery.get(d.id, [])} for d in deliveries]
+async def incident_calls(session: AsyncSession, incident: Incident) -> list[PageCall]:
+    """The calls made for the incident's group (one page per Alertmanager group)."""
+    if incident.page_key is None:
+        return []
+    return await paging_queries.group_calls(session, incident.page_key)
 
 
 async def group_ledger(session: AsyncSession, incident: Incident) -> list[str] | None:
@@ -216,18 +185,5 @@ async def group_ledger(session: AsyncSession, incident: Incident) -> list[str] |
         lines.append(
             f"A PagerDuty call owed since {group.due_since:%Y-%m-%d %H:%M:%S %Z} "
             f"({group.attempts} attempt(s), last error: {group.last_error or '-'})."
-        )
-    calls = await session.scalars(
-        select(PageCall)
-        .where(PageCall.page_key == group.key)
-        .order_by(PageCall.id.desc())
-        .limit(20)
-    )
-    for call in reversed(list(calls)):
-        status = f"HTTP {call.http_status}" if call.http_status is not None else "no answer"
-        error = f", {call.error_class}" if call.error_class else ""
-        lines.append(
-            f"{call.at:%Y-%m-%d %H:%M:%S %Z} {call.channel} {call.event}: {call.result} "
-            f"({status}{error})"
         )
     return lines

@@ -98,7 +98,7 @@ async def overview(
         buckets = await queries.hourly(session, now)
         times = await queries.response_times(session, now)
         noisy = await queries.noisiest(session, now)
-        overdue = await queries.overdue_pages(session, now)
+        failed = await queries.failed_calls(session)
         unpaged = await check_overdue_pages(
             CheckContext(session=session, settings=settings, now=now)
         )
@@ -114,7 +114,7 @@ async def overview(
         opened_24h=sum(b.total for b in buckets),
         times=times,
         noisy=noisy,
-        overdue=overdue,
+        failed=failed,
         unpaged=unpaged,
         held=held,
         heartbeats=beats,
@@ -195,7 +195,7 @@ async def incident_detail(
     async with session.begin():
         incident = await service.get_incident(session, incident_id)
         timeline = await list_events(session, incident_id)
-        ledger = await queries.incident_ledger(session, incident_id)
+        calls = await queries.incident_calls(session, incident)
         group = await queries.group_ledger(session, incident)
     allowed = [action for action, (sources, _) in ACTIONS.items() if incident.status in sources]
     if incident.acknowledged_at is not None and "acknowledge" in allowed:
@@ -206,9 +206,9 @@ async def incident_detail(
         user,
         incident=incident,
         timeline=timeline,
-        ledger=ledger,
+        calls=calls,
         group=group,
-        why=explain(settings, incident, ledger),
+        why=explain(settings, incident, calls),
         actions=allowed,
     )
 

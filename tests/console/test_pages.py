@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 
+from app.core.http import Attempt
 from app.incidents.models import Incident
+from app.response.escalation import ledger
 from app.response.models import PageCall, PageGroup
 from tests.conftest import bearer
 from tests.console.helpers import login, page_csrf
@@ -238,4 +241,61 @@ async def test_held_group_page_shows_on_overview_and_incident(
     page = await client.get(f"/console/incidents/{incident_id}")
     assert f"Group page {key[:12]}" in page.text
     assert "Held by the storm budget since 2026-01-25 09:00:00" in page.text
-    assert "pagerduty trigger: failed (HTTP 500, HTTPStatusError)" in page.text
+    assert "Last pagerduty call: trigger failed (HTTP 500, HTTPStatusError)." in page.text
+
+
+def _flat(html: str) -> str:
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html))
+
+
+async def test_failed_page_calls_show_on_overview_and_incident(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The paging ledger (page_calls, per group) is what the console shows: a group whose
+    last PagerDuty call failed is on the overview; one whose retry got through is not."""
+    failing = await _incident(client, "PaymentsDown", "P0")
+    recovered = await _incident(client, "QueueStuck", "P1")
+    at = datetime(2026, 1, 25, 9, 1, tzinfo=UTC)
+    async with app.state.sessionmaker() as session, session.begin():
+        keys: dict[str, str] = {}
+        for incident_id in (failing, recovered):
+            incident = await session.get(Incident, incident_id)
+            assert incident is not None
+            assert incident.page_key is not None
+            keys[incident_id] = incident.page_key
+        http_500 = Attempt(1, 500, "HTTPStatusError", "HTTP 500 from PagerDuty")
+        timeout = Attempt(1, None, "ReadTimeout", "no answer within 10 s")
+        ledger.record_call(
+            session, keys[failing], 0, "pagerduty", "trigger", "failed", at, http_500
+        )
+        ledger.record_call(
+            session, keys[recovered], 0, "pagerduty", "trigger", "failed", at, timeout
+        )
+        ledger.record_call(
+            session,
+            keys[recovered],
+            0,
+            "pagerduty",
+            "trigger",
+            "delivered",
+            at + timedelta(minutes=1),
+            Attempt(2, 202),
+        )
+    await login(client)
+    overview = _flat((await client.get("/console")).text)
+    failed = overview.split("<h2>Failed page calls</h2>", 1)[1].split("</section>", 1)[0]
+    assert f'<a href="/console/incidents/{failing}">PaymentsDown</a>' in failed
+    assert (
+        'pagerduty trigger: failed, will be retried <span class="muted">(HTTP 500, HTTPStatusError,'
+        in failed
+    )
+    assert "QueueStuck" not in failed  # its retry was delivered: nothing failing now
+    page = _flat((await client.get(f"/console/incidents/{failing}")).text)
+    assert (
+        "<td>pagerduty</td><td>trigger</td><td>0</td>"
+        '<td><span class="state st-failed">failed</span></td><td>500</td>'
+        "<td>HTTPStatusError: HTTP 500 from PagerDuty</td>"
+    ) in page
+    other = _flat((await client.get(f"/console/incidents/{recovered}")).text)
+    assert "<td>ReadTimeout: no answer within 10 s</td>" in other
+    assert '<span class="state st-delivered">delivered</span></td><td>202</td>' in other

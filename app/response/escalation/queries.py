@@ -2,6 +2,8 @@
 
 `overdue_pages(session, now, overdue_seconds)`: pages PagerDuty has not taken for that long.
 `held_pages(session)`: groups the storm budget holds back. Both newest problem first.
+`group_calls(session, key)`: a group's latest PagerDuty/Slack calls (its `page_calls`).
+`failing_calls(session)`: groups whose latest call to a peer failed, newest first.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.response.models import PageGroup
+from app.response.models import PageCall, PageGroup
 
 
 class PageStatus(BaseModel):
@@ -98,3 +100,55 @@ async def held_pages(session: AsyncSession) -> list[PageStatus]:
         .order_by(PageGroup.pd_priority.asc().nulls_last(), PageGroup.held_at)
     )
     return await _list(session, query)
+
+
+async def group_calls(session: AsyncSession, key: str, limit: int = 20) -> list[PageCall]:
+    """The group's latest calls (PagerDuty, Slack), oldest of them first."""
+    calls = await session.scalars(
+        select(PageCall).where(PageCall.page_key == key).order_by(PageCall.id.desc()).limit(limit)
+    )
+    return list(reversed(list(calls)))
+
+
+class FailingCall(BaseModel):
+    """A group's latest call to one peer, which failed (or gave up): nothing got through since."""
+
+    page_key: str
+    channel: str
+    event: str
+    result: str = Field(description="failed (retried) or gave_up (a follow-up abandoned)")
+    http_status: int | None
+    error_class: str | None
+    at: datetime
+    incident_id: str | None = Field(description="the group's most urgent incident, if any")
+    alert_name: str | None
+    priority: str | None
+    incidents: int = Field(description="incidents of the group, of any status")
+
+
+_FAILING = text(
+    """
+    SELECT c.page_key, c.channel, c.event, c.result, c.http_status, c.error_class, c.at,
+           i.id AS incident_id, i.alert_name, i.priority, coalesce(i.n, 0) AS incidents
+    FROM page_calls c
+    LEFT JOIN LATERAL (
+      SELECT x.id, x.alert_name, x.priority::text AS priority, count(*) OVER () AS n
+      FROM incidents x WHERE x.page_key = c.page_key
+      ORDER BY x.status IN ('open', 'investigating') DESC, x.priority, x.created_at DESC
+      LIMIT 1
+    ) i ON true
+    WHERE c.result IN ('failed', 'gave_up')
+      AND NOT EXISTS (SELECT 1 FROM page_calls later
+                      WHERE later.page_key = c.page_key AND later.channel = c.channel
+                        AND later.id > c.id)
+    ORDER BY c.id DESC
+    LIMIT :limit
+    """
+)
+
+
+async def failing_calls(session: AsyncSession, limit: int = 20) -> list[FailingCall]:
+    """Per group and peer, the latest call when it failed, joined to the group's incidents
+    through `page_key`; a group whose retry got through is not listed."""
+    rows = await session.execute(_FAILING, {"limit": limit})
+    return [FailingCall.model_validate(dict(r._mapping)) for r in rows]
