@@ -4,7 +4,8 @@ Usage: .venv/bin/python scripts/screenshots.py [--server-url postgresql://postgr
 
 Creates a scratch database on that server (or a throwaway pgserver when TEST_DATABASE_URL and
 --server-url are unset), starts the real service, seeds it through its API (plus a few
-backdated timestamps and one delivery ledger written in SQL), and drives Debian's chromium.
+backdated timestamps and two groups' pages in the paging ledger, written in SQL), and drives
+Debian's chromium.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ from tests.console.browser import chromium, log_in  # noqa: E402
 from tests.service_proc import running_service  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+# Configured, so the pages read as a service that pages; nothing is called (the pipeline is off
+# in running_service) and nothing listens on port 9.
+PEERS = {
+    "PAGERDUTY_ROUTING_KEY": "screenshots-not-a-routing-key",
+    "PAGERDUTY_EVENTS_URL": "http://127.0.0.1:9/v2/enqueue",
+    "SLACK_WEBHOOK_URL": "http://127.0.0.1:9/slack",
+}
 OP = bearer("OPERATOR")
 
 ALERTS = [
@@ -123,15 +131,19 @@ UPDATE incidents SET status = 'investigating', pipeline_state = 'done',
   diagnostics = $2::jsonb, remediation_actions = $3::jsonb
 WHERE id = $1
 """
-DELIVERY = """
-INSERT INTO incident_deliveries
-  (incident_id, channel, event, generation, state, retryable, attempts, http_status, error)
-VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8) RETURNING id
+GROUP = """
+INSERT INTO page_groups (key, receiver, group_key, pd_state, pd_priority, pd_count, slack_state,
+  last_call_at, due_since, next_attempt_at, attempts, last_error)
+SELECT page_key, receiver, group_key, $2, 'P0', $3, $4, $5::timestamptz,
+  $6::timestamptz, $7::timestamptz, $8, $9
+FROM incidents WHERE id = $1
+RETURNING key
 """
-ATTEMPT = """
-INSERT INTO incident_delivery_attempts
-  (delivery_id, incident_id, channel, event, attempt, http_status, error_class)
-VALUES ($1, $2, $3, $4, 1, $5, $6)
+DECIDE = "UPDATE incidents SET page_decision = $2 WHERE id = $1"
+CALL = """
+INSERT INTO page_calls (page_key, episode, channel, event, result, http_status, error_class, error,
+  at)
+VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8::timestamptz)
 """
 DIAGNOSTICS = {
     "pods": {"payments-7f9c": {"ready": "0/1", "status": "CrashLoopBackOff", "restarts": 12}},
@@ -162,7 +174,7 @@ REMEDIATION = [
 
 
 async def _backdate(db_url: str, ids: dict[str, str]) -> None:
-    """Spread the incidents over the last day and give one a diagnosis and a ledger."""
+    """Spread the incidents over the last day; give one a diagnosis, two a group page."""
     now = datetime.now(UTC)
     conn = await asyncpg.connect(dbutil.plain(db_url))
     try:
@@ -172,33 +184,41 @@ async def _backdate(db_url: str, ids: dict[str, str]) -> None:
             await conn.execute(BACKDATE, row["id"], created)
         crash = ids["PodCrashLooping"]
         await conn.execute(DIAGNOSE, crash, json.dumps(DIAGNOSTICS), json.dumps(REMEDIATION))
-        for channel, event, state, status in (
-            ("pagerduty", "trigger", "delivered", 202),
-            ("slack", "notify", "failed", 500),
-        ):
-            failed = state == "failed"
-            delivery = await conn.fetchval(
-                DELIVERY,
-                crash,
-                channel,
-                event,
-                state,
-                failed,
-                3 if failed else 1,
-                status,
-                "HTTPStatusError: 500" if failed else None,
-            )
-            await conn.execute(
-                ATTEMPT,
-                delivery,
-                crash,
-                channel,
-                event,
-                status,
-                "HTTPStatusError" if failed else None,
-            )
+        await _paging(conn, ids, now)
     finally:
         await conn.close()
+
+
+async def _paging(conn: asyncpg.Connection, ids: dict[str, str], now: datetime) -> None:
+    """Two groups' pages as the paging ledger records them (page_groups, page_calls): one
+    delivered after a timeout (its Slack post failing), one PagerDuty keeps refusing."""
+    ago = [now - timedelta(minutes=m) for m in range(40)]
+    crash = await conn.fetchval(
+        GROUP, ids["PodCrashLooping"], "triggered", 1, "idle", ago[30], None, None, 0, None
+    )
+    await conn.execute(DECIDE, ids["PodCrashLooping"], "paged")
+    db = await conn.fetchval(
+        GROUP,
+        ids["PostgreSQLConnectionsHigh"],
+        "triggering",
+        0,
+        "idle",
+        None,
+        ago[26],
+        now + timedelta(minutes=2),
+        3,
+        "HTTP 503",
+    )
+    await conn.execute(DECIDE, ids["PostgreSQLConnectionsHigh"], "pending")
+    for key, channel, event, result, status, error_class, error, at in (
+        (crash, "pagerduty", "trigger", "failed", None, "ReadTimeout", "no answer in 10 s", 31),
+        (crash, "pagerduty", "trigger", "delivered", 202, None, None, 30),
+        (crash, "slack", "opened", "failed", 500, "HTTPStatusError", "HTTP 500", 30),
+        (db, "pagerduty", "trigger", "failed", 503, "HTTPStatusError", "HTTP 503", 26),
+        (db, "pagerduty", "trigger", "failed", 503, "HTTPStatusError", "HTTP 503", 18),
+        (db, "pagerduty", "trigger", "failed", 503, "HTTPStatusError", "HTTP 503", 2),
+    ):
+        await conn.execute(CALL, key, channel, event, result, status, error_class, error, ago[at])
 
 
 def shoot(base: str, ids: dict[str, str]) -> list[Path]:
@@ -253,7 +273,7 @@ def main() -> int:
     try:
         migrations.upgrade(db_url)
         with tempfile.TemporaryDirectory(prefix="ops-screens-") as scratch:
-            with running_service(db_url, Path(scratch) / "data") as base:
+            with running_service(db_url, Path(scratch) / "data", env=PEERS) as base:
                 ids = seed(base, db_url)
                 for path in shoot(base, ids):
                     print(f"wrote {path.relative_to(ROOT)}")
