@@ -175,14 +175,21 @@ async def claim(
     return row
 
 
-_SIGNATURE = text(
+def _seen_sql(key: str) -> str:
+    """The `seen` value (active:acknowledged) of the group whose key is the SQL `key`.
+
+    One text for the pass that records it and the sweeper that compares it (they must agree).
     """
-    SELECT count(*) FILTER (WHERE i.status IN ('open', 'investigating')) || ':' ||
-           count(*) FILTER (WHERE i.status IN ('open', 'investigating')
-                              AND i.acknowledged_at IS NOT NULL)
-    FROM incidents i WHERE i.page_key = :key
-    """
-)
+    return (
+        "(SELECT"  # `key` is a bind name or a column, never a value  # nosec B608
+        " count(*) FILTER (WHERE i.status IN ('open', 'investigating')) || ':' ||"
+        " count(*) FILTER (WHERE i.status IN ('open', 'investigating')"
+        " AND i.acknowledged_at IS NOT NULL)"
+        f" FROM incidents i WHERE i.page_key = {key})"
+    )
+
+
+_SIGNATURE = text(f"SELECT {_seen_sql(':key')}")
 
 
 async def signature(session: AsyncSession, key: str) -> str:
@@ -227,11 +234,8 @@ async def due(
     timer), a trigger owed, held while the budget has room, or open with a changed incident.
     """
     changed = text(
-        """page_groups.kind = 'storm' OR page_groups.seen IS DISTINCT FROM (
-             SELECT count(*) FILTER (WHERE i.status IN ('open', 'investigating')) || ':' ||
-                    count(*) FILTER (WHERE i.status IN ('open', 'investigating')
-                                       AND i.acknowledged_at IS NOT NULL)
-             FROM incidents i WHERE i.page_key = page_groups.key)"""
+        "page_groups.kind = 'storm' OR page_groups.seen IS DISTINCT FROM "
+        + _seen_sql("page_groups.key")
     )
     open_ = (PageGroup.pd_state != "idle") | (PageGroup.slack_state != "idle")
     query = (
