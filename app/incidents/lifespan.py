@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.core.db import make_ingest_engine
 from app.core.maintenance import add_job
 from app.incidents import service
 from app.incidents.batcher import IngestBatcher
@@ -48,8 +49,9 @@ async def _check_heartbeats(app: FastAPI) -> None:
 async def incidents_lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     app.state.scrape_hooks.append(refresh_gauges)
+    ingest_engine = make_ingest_engine(settings)
     batcher = IngestBatcher(
-        app.state.engine,
+        ingest_engine,
         app.state.clock,
         list(settings.PIPELINE_PRIORITIES),
         lanes=settings.WEBHOOK_INGEST_LANES,
@@ -63,3 +65,4 @@ async def incidents_lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await batcher.close()
+        await ingest_engine.dispose()

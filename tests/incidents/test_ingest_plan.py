@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from app.core.db import driver_connection, make_ingest_engine
+from app.core.settings import Settings
 from app.incidents.alertmanager import ParsedAlert, parse_payload
 from app.incidents.ingest import ingest_alerts
 from tests.incidents.payloads import alert, webhook
@@ -56,3 +58,12 @@ async def test_a_plan_cached_on_an_empty_table_never_scans_it(
     assert len(ingest_plans) == 2, plans
     for plan in ingest_plans:
         assert "Seq Scan on incidents" not in plan, plan
+
+
+async def test_the_ingest_pool_runs_cached_generic_plans(settings: Settings) -> None:
+    engine = make_ingest_engine(settings)
+    try:
+        async with driver_connection(engine) as conn:
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    finally:
+        await engine.dispose()
