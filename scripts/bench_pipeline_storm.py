@@ -4,17 +4,17 @@ Alertmanager-style groups of a few critical alerts (group_by alertname, cluster,
 webhook per group, receiver `pagerduty-critical`) are sent by concurrent senders to the real
 `ops-backend serve` with PIPELINE_ENABLED=true, every peer a fast loopback fake from tests/fakes
 (PagerDuty, Slack, Kubernetes with a deployment and pods per service, Telegram) plus a minimal
-Prometheus query API, all served by a child process so they never steal the client's GIL. For
-each alert the client records the wall time (time.time()) its webhook was answered and the
-incident id it returned; the service's own timeline (incident_events.at, PostgreSQL now(), i.e.
-the writing transaction's start, UTC wall time) gives when diagnostics were done (`diagnostics`)
-and when the page was decided (the first of `page_paged`, `page_merged`, `page_held`,
-`page_damped`, `page_skipped`; `page_pending` is not a decision). It waits (up to
---drain-limit seconds) until every incident's pipeline is `done` and its page decided, then
-prints one JSON document: counts, p50/p99/max of webhook → diagnostics and webhook → page
-decision, the drain time, service CPU and RSS per worker, what PagerDuty/Slack received and the
-paging ledger (page_calls). Exits 1 when an incident was lost (not created, pipeline not done,
-or no page decision).
+Prometheus query API, all served by a child process (scripts/stormlib.py). For each alert the
+client records the wall time (time.time()) its webhook was answered and the incident id it
+returned; the service's own timeline (incident_events.at: PostgreSQL now(), the writing
+transaction's start, UTC wall time) gives when diagnostics were done (`diagnostics`) and when
+the page was decided (the first of `page_paged`, `page_merged`, `page_held`, `page_damped`,
+`page_skipped`; `page_pending` is not a decision). It waits (up to --drain-limit seconds) until
+every incident's pipeline is `done` and its page decided, then prints one JSON document:
+counts, p50/p99/max of webhook → diagnostics and webhook → page decision (also per decision, and
+split into the wait for a runner and the run itself), the drain time, service CPU and RSS per
+worker, what each peer received and the paging ledger. Exits 1 when an incident was lost (not
+created, pipeline not done, or no page decision).
 
 Usage: .venv/bin/python scripts/bench_pipeline_storm.py [--incidents 1000] [--concurrency 16]
        [--max-group 8] [--set NAME=VALUE ...] [--server-url postgresql://postgres@127.0.0.1:5432/postgres]
@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import sys
 import time
 import uuid
@@ -44,24 +43,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import benchlib  # noqa: E402
-from storm_peers import fake_peers  # noqa: E402
+from stormlib import SERVICES, fake_peers, storm  # noqa: E402
 
 from app.core.settings import Settings  # noqa: E402
 from tests.conftest import TOKENS  # noqa: E402
 from tests.service_proc import service_pids  # noqa: E402
 
 TOKEN = TOKENS["ALERTMANAGER_TOKEN"]
-ALERTNAMES = [
-    "HighErrorRate",
-    "HighLatency",
-    "PodCrashLooping",
-    "HighCPUUsage",
-    "HighMemoryUsage",
-    "ContainerOOMKilled",
-    "KubeDeploymentReplicasMismatch",
-    "CertificateExpiringSoon",
-]
-SERVICES = [f"svc-{n:02d}" for n in range(20)]
 DECISIONS = ["page_paged", "page_merged", "page_held", "page_damped", "page_skipped"]
 REPORTED = [
     "PIPELINE_CONCURRENCY",
@@ -75,69 +63,25 @@ REPORTED = [
 ]
 
 
-# --- the storm -------------------------------------------------------------------------------
-def storm(n: int, max_group: int, run: str, seed: int) -> list[bytes]:
-    """Webhooks as Alertmanager sends them: one per group, each a few alerts of one
-    (alertname, cluster, service), random sizes 1..max_group, groups interleaved."""
-    rng = random.Random(seed)
-    bodies, sent, g = [], 0, 0
-    while sent < n:
-        size = min(rng.randint(1, max_group), n - sent)
-        combo = g % (len(ALERTNAMES) * len(SERVICES))
-        name, service = ALERTNAMES[combo % len(ALERTNAMES)], SERVICES[combo // len(ALERTNAMES)]
-        group = {"alertname": name, "cluster": f"c{g // 160}", "service": service}
-        alerts = []
-        for i in range(size):
-            labels = {
-                **group,
-                "severity": "critical",
-                "namespace": "production",
-                "pod": f"{service}-{i % 3}",
-                "instance": f"10.0.{g % 250}.{i}:8080",
-                "run": run,
-            }
-            alerts.append(
-                {
-                    "status": "firing",
-                    "labels": labels,
-                    "annotations": {"summary": f"{name} on {service}", "description": "storm"},
-                    "startsAt": "2026-11-26T00:00:00Z",
-                    "endsAt": "0001-01-01T00:00:00Z",
-                    "generatorURL": "http://prometheus/graph",
-                    "fingerprint": f"{run}-{sent + i:06d}",
-                }
-            )
-        key = ", ".join(f'{k}="{v}"' for k, v in sorted(group.items()))
-        payload = {
-            "version": "4",
-            "groupKey": f'{{}}/{{severity="critical"}}:{{{key}}}',
-            "truncatedAlerts": 0,
-            "status": "firing",
-            "receiver": "pagerduty-critical",
-            "groupLabels": group,
-            "commonLabels": {**group, "severity": "critical", "namespace": "production"},
-            "commonAnnotations": {},
-            "externalURL": "http://alertmanager:9093",
-            "alerts": alerts,
-        }
-        bodies.append(json.dumps(payload).encode())
-        sent, g = sent + size, g + 1
-    return bodies
-
-
-async def send(base: str, bodies: list[bytes], concurrency: int) -> dict[str, float]:
-    """POST every webhook over `concurrency` keep-alive connections; {incident id: the wall
-    time its webhook was answered}. A non-200 answer or an alert not created is fatal."""
+async def send(
+    base: str, bodies: list[bytes], concurrency: int
+) -> tuple[dict[str, float], list[float]]:
+    """POST every webhook over `concurrency` keep-alive connections: ({incident id: the wall
+    time its webhook was answered}, each webhook's latency in s, sorted). A non-200 answer or
+    an alert not created is fatal."""
     pending = iter(bodies)
     answered: dict[str, float] = {}
+    latencies: list[float] = []
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
 
         async def sender() -> None:
             while (body := next(pending, None)) is not None:
+                asked = time.time()
                 response = await client.post("/webhook/alert", content=body, headers=headers)
                 at = time.time()
+                latencies.append(at - asked)
                 if response.status_code != 200:
                     raise RuntimeError(f"webhook answered {response.status_code}: {response.text}")
                 for result in response.json()["results"]:
@@ -146,7 +90,7 @@ async def send(base: str, bodies: list[bytes], concurrency: int) -> dict[str, fl
                     answered[result["incident_id"]] = at
 
         await asyncio.gather(*(sender() for _ in range(concurrency)))
-    return answered
+    return answered, sorted(latencies)
 
 
 # --- the database's record -------------------------------------------------------------------
@@ -274,6 +218,7 @@ def figures(
             if first.get(kind)
         },
         "webhook_to_pipeline_started": span(rows, answered, "started_at"),
+        "pipeline_started_to_page_decision": span(rows, answered, "decided_at", "started_at"),
         "pipeline_started_to_done": span(rows, answered, "done_at", "started_at"),
         "drain_seconds": round(last - started, 1),
         "lost": len(lost),
@@ -292,7 +237,7 @@ def measure(base: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
     workers = service_pids(base)[1]
     cpu = [cpu_seconds(workers)]
     started = time.time()
-    answered = asyncio.run(send(base, bodies, args.concurrency))
+    answered, latencies = asyncio.run(send(base, bodies, args.concurrency))
     sent = time.time()
     cpu.append(cpu_seconds(workers))
     drained = drain(db_url, run, len(answered), args.drain_limit)
@@ -302,6 +247,10 @@ def measure(base: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
         "webhooks": len(bodies),
         "alerts_per_webhook_mean": round(len(answered) / len(bodies), 2),
         "send_seconds": round(sent - started, 2),
+        "webhook_latency": {
+            **benchlib.percentiles(latencies),
+            "max_ms": round(latencies[-1] * 1e3),
+        },
         "drained_within_limit": drained,
         **figures(rows, answered, started),
         "service_cpu_s_per_worker": {

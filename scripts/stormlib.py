@@ -1,12 +1,15 @@
-"""Fast, answering peers for scripts/bench_pipeline_storm.py, served by a child process (so they
-never compete with the benchmark's client for its GIL): tests/fakes' PagerDuty, Slack,
-Kubernetes (a 3-replica deployment with 3 running pods per service) and Telegram, plus a
-minimal Prometheus query API (tests/fakes has none). Import after putting scripts/ on sys.path.
+"""What scripts/bench_pipeline_storm.py sends and talks to: the storm's webhooks, and fast,
+answering peers served by a child process (so they never compete with the benchmark's client
+for its GIL): tests/fakes' PagerDuty, Slack, Kubernetes (a 3-replica deployment with 3 running
+pods per service) and Telegram, plus a minimal Prometheus query API (tests/fakes has none).
+Import after putting the repository root and scripts/ on sys.path.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,6 +31,17 @@ from tests.fakes.telegram import FakeTelegram
 
 ROUTING_KEY = "R0UTINGKEYfake0123456789abcdef"
 BOT_TOKEN = "123456:storm-fake-bot-token"
+ALERTNAMES = [
+    "HighErrorRate",
+    "HighLatency",
+    "PodCrashLooping",
+    "HighCPUUsage",
+    "HighMemoryUsage",
+    "ContainerOOMKilled",
+    "KubeDeploymentReplicasMismatch",
+    "CertificateExpiringSoon",
+]
+SERVICES = [f"svc-{n:02d}" for n in range(20)]
 
 
 def _prometheus() -> tuple[Starlette, list[int]]:
@@ -106,3 +120,52 @@ def fake_peers(services: list[str]) -> Iterator[tuple[dict[str, str], Callable[[
         if proc.is_alive():
             proc.kill()
             proc.join()
+
+
+def storm(n: int, max_group: int, run: str, seed: int) -> list[bytes]:
+    """Webhooks as Alertmanager sends them: one per group, each a few alerts of one
+    (alertname, cluster, service), random sizes 1..max_group, groups interleaved."""
+    rng = random.Random(seed)
+    bodies, sent, g = [], 0, 0
+    while sent < n:
+        size = min(rng.randint(1, max_group), n - sent)
+        combo = g % (len(ALERTNAMES) * len(SERVICES))
+        name, service = ALERTNAMES[combo % len(ALERTNAMES)], SERVICES[combo // len(ALERTNAMES)]
+        group = {"alertname": name, "cluster": f"c{g // 160}", "service": service}
+        alerts = []
+        for i in range(size):
+            labels = {
+                **group,
+                "severity": "critical",
+                "namespace": "production",
+                "pod": f"{service}-{i % 3}",
+                "instance": f"10.0.{g % 250}.{i}:8080",
+                "run": run,
+            }
+            alerts.append(
+                {
+                    "status": "firing",
+                    "labels": labels,
+                    "annotations": {"summary": f"{name} on {service}", "description": "storm"},
+                    "startsAt": "2026-11-26T00:00:00Z",
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "generatorURL": "http://prometheus/graph",
+                    "fingerprint": f"{run}-{sent + i:06d}",
+                }
+            )
+        key = ", ".join(f'{k}="{v}"' for k, v in sorted(group.items()))
+        payload = {
+            "version": "4",
+            "groupKey": f'{{}}/{{severity="critical"}}:{{{key}}}',
+            "truncatedAlerts": 0,
+            "status": "firing",
+            "receiver": "pagerduty-critical",
+            "groupLabels": group,
+            "commonLabels": {**group, "severity": "critical", "namespace": "production"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "alerts": alerts,
+        }
+        bodies.append(json.dumps(payload).encode())
+        sent, g = sent + size, g + 1
+    return bodies
