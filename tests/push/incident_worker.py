@@ -10,36 +10,21 @@ import asyncio
 import json
 import os
 import sys
-import time
-from datetime import datetime
 from pathlib import Path
 
-import httpx
-
-from app.core.clock import FixedClock
-from app.core.settings import load_settings
-from app.main import create_app
+from tests.push.racing import started_together
 
 
 async def main(ready: Path, go: Path, calls: int) -> None:
-    app = create_app(load_settings(), FixedClock(datetime.fromisoformat(os.environ["FIXED_NOW"])))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
-            headers = {"Authorization": f"Bearer {os.environ['OPS_SCRIPT_TOKEN']}"}
-            params = {"confirm": "true", "kind": "BACKEND_DOWN", "step": "Step2"}
-            ready.touch()
-            deadline = time.monotonic() + 60
-            while not go.exists():  # start together with the other worker
-                if time.monotonic() > deadline:
-                    raise SystemExit("never told to go")
-                await asyncio.sleep(0.005)
-            responses = await asyncio.gather(
-                *(
-                    client.post("/api/push/incident/send", params=params, headers=headers)
-                    for _ in range(calls)
-                )
+    headers = {"Authorization": f"Bearer {os.environ['OPS_SCRIPT_TOKEN']}"}
+    params = {"confirm": "true", "kind": "BACKEND_DOWN", "step": "Step2"}
+    async with started_together(ready, go, poll_seconds=0.005) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post("/api/push/incident/send", params=params, headers=headers)
+                for _ in range(calls)
             )
+        )
     rows = []
     for response in responses:
         response.raise_for_status()

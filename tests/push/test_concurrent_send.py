@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -14,28 +9,11 @@ import httpx
 from fastapi import FastAPI
 
 from app.core.clock import FixedClock
-from tests.conftest import TOKENS
 from tests.fakes.telegram import FakeTelegram
 from tests.push.helpers import OP, open_gates, outbox, queue
+from tests.push.racing import race
 
 MESSAGES = 6
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _worker_env(app: FastAPI, clock: FixedClock) -> dict[str, str]:
-    settings = app.state.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
-    env.update(TOKENS)
-    env.update(
-        DATABASE_URL=settings.DATABASE_URL,
-        DATA_DIR=str(settings.DATA_DIR),
-        TELEGRAM_BOT_TOKEN=settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
-        TELEGRAM_CHAT_ID=settings.TELEGRAM_CHAT_ID.get_secret_value(),
-        TELEGRAM_API_BASE=settings.TELEGRAM_API_BASE,
-        FIXED_NOW=clock.now().isoformat(),
-        PIPELINE_ENABLED="false",
-    )
-    return env
 
 
 async def test_two_processes_send_each_message_once(
@@ -49,31 +27,7 @@ async def test_two_processes_send_each_message_once(
     await open_gates(client, budget=MESSAGES)  # budget enough for all: only claims stop doubles
     await outbox(client)
     telegram.delay = 0.05  # keep each send in flight long enough for the other to try it
-    env = _worker_env(app, clock)
-    go = tmp_path / "go"
-    ready = [tmp_path / f"ready{i}" for i in range(2)]
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.push.send_worker", str(r), str(go)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for r in ready
-    ]
-    deadline = time.monotonic() + 60
-    while not all(r.exists() for r in ready):
-        assert time.monotonic() < deadline, "workers did not start"
-        assert all(w.poll() is None for w in workers), workers[0].stderr
-        time.sleep(0.02)
-    go.touch()
-    outputs = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err[-2000:]
-        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    outputs = race(app, clock, tmp_path, "tests.push.send_worker")
 
     sent_texts = Counter(r.body["text"] for r in telegram.sent())
     assert len(sent_texts) == MESSAGES

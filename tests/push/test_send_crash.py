@@ -25,7 +25,7 @@ from app.core.clock import FixedClock
 from tests.dbutil import plain
 from tests.fakes.telegram import FakeTelegram
 from tests.push.helpers import OP, decisions, open_gates, outbox, queue, send
-from tests.push.test_concurrent_send import ROOT, _worker_env
+from tests.push.racing import ROOT, worker_env
 from tests.push.test_send_midrun import _after_each_delivery
 
 LEASE = 300
@@ -66,7 +66,7 @@ async def test_killed_sender_message_is_settled_once_a_newer_outbox_exists(
     worker = subprocess.Popen(
         [sys.executable, "-m", "tests.push.send_worker", str(tmp_path / "ready"), str(go)],
         cwd=ROOT,
-        env=_worker_env(app, clock),
+        env=worker_env(app, clock),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
