@@ -10,6 +10,29 @@ from tests.conftest import bearer
 from tests.push.conftest import CHAT_ID
 
 OP = bearer("OPERATOR")
+# Contract D (INCIDENT_PUSH_V1, MISSION.md): its fields and kinds, locked by the spec.
+INCIDENT_PUSH_FIELDS = {
+    "schema",
+    "asof",
+    "idempotency_key",
+    "kind",
+    "severity",
+    "step",
+    "message",
+    "reason",
+    "delivery_actual",
+    "send_receipt",
+    "snapshot_ref",
+    "evidence_refs",
+}
+INCIDENT_KINDS = [
+    "BACKEND_DOWN",
+    "OPS_BLOCKED",
+    "OPS_FAILED",
+    "LIVE_BLOCKED",
+    "LIVE_FAILED",
+    "PUSH_FAILED",
+]
 
 
 async def queue(client: httpx.AsyncClient, n: int = 1, **fields: Any) -> list[str]:

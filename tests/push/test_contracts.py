@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from tests.push.helpers import INCIDENT_KINDS, INCIDENT_PUSH_FIELDS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -79,31 +81,10 @@ def test_outbox_contract_has_contract_b_fields() -> None:
 
 def test_incident_contract_has_contract_d_fields_and_enums() -> None:
     schema = json.loads((ROOT / "contracts/incident_push_v1.schema.json").read_text())
-    fields = {
-        "schema",
-        "asof",
-        "idempotency_key",
-        "kind",
-        "severity",
-        "step",
-        "message",
-        "reason",
-        "delivery_actual",
-        "send_receipt",
-        "snapshot_ref",
-        "evidence_refs",
-    }
-    assert set(schema["properties"]) == fields
-    assert set(schema["required"]) == fields
+    assert set(schema["properties"]) == INCIDENT_PUSH_FIELDS
+    assert set(schema["required"]) == INCIDENT_PUSH_FIELDS
     defs = schema["$defs"]
-    assert defs["IncidentKind"]["enum"] == [
-        "BACKEND_DOWN",
-        "OPS_BLOCKED",
-        "OPS_FAILED",
-        "LIVE_BLOCKED",
-        "LIVE_FAILED",
-        "PUSH_FAILED",
-    ]
+    assert defs["IncidentKind"]["enum"] == INCIDENT_KINDS
     assert defs["Severity"]["enum"] == ["CRITICAL", "HIGH", "MEDIUM"]
     assert defs["DeliveryActual"]["enum"] == ["CONSOLE_SIMULATED", "TELEGRAM", "FALLBACK_CURL"]
     assert set(defs["SendReceipt"]["properties"]) == {"provider", "message_id", "sent_at"}

@@ -19,24 +19,9 @@ from tests.fakes.slack import PATH as SLACK_PATH
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.push.conftest import BOT_TOKEN, CHAT_ID
-from tests.push.helpers import OP, patch_gates
+from tests.push.helpers import INCIDENT_KINDS, INCIDENT_PUSH_FIELDS, OP, patch_gates
 
 SCRIPT = bearer("OPS_SCRIPT")
-KINDS = ["BACKEND_DOWN", "OPS_BLOCKED", "OPS_FAILED", "LIVE_BLOCKED", "LIVE_FAILED", "PUSH_FAILED"]
-CONTRACT_FIELDS = {
-    "schema",
-    "asof",
-    "idempotency_key",
-    "kind",
-    "severity",
-    "step",
-    "message",
-    "reason",
-    "delivery_actual",
-    "send_receipt",
-    "snapshot_ref",
-    "evidence_refs",
-}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +56,7 @@ async def test_confirm_kind_mode_and_scope_are_checked(client: httpx.AsyncClient
     assert response.status_code == 400
     response = await push(client, kind="DISK_FULL")
     assert response.status_code == 422
-    assert all(kind in response.json()["detail"] for kind in KINDS)
+    assert all(kind in response.json()["detail"] for kind in INCIDENT_KINDS)
     assert (await push(client, kind="")).status_code == 422
     assert (await push(client, mode="loud")).status_code == 422
     assert (await push(client, step="Step9")).status_code == 422
@@ -104,7 +89,7 @@ async def test_delivered_push_answer_files_and_message(
     assert sent.body["parse_mode"] == "HTML"
     assert sent.body["text"].startswith("<b>\U0001f6a8 INCIDENT: BACKEND_DOWN</b>\n\n")
     latest = json.loads((data_dir / P.INCIDENT_LATEST).read_text())
-    assert set(latest) == CONTRACT_FIELDS
+    assert set(latest) == INCIDENT_PUSH_FIELDS
     assert latest["schema"] == "INCIDENT_PUSH_V1"
     assert latest["severity"] == "CRITICAL"
     assert latest["step"] == "Step2"
