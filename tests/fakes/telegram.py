@@ -15,6 +15,8 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,6 +25,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.server import serve_in_thread
 
 
 @dataclass
@@ -162,6 +166,23 @@ class FakeTelegram:
                 Route("/bot{token:str}/{method:str}", self._handle, methods=["GET", "POST"]),
             ]
         )
+
+
+@contextmanager
+def served(token: str) -> Iterator[tuple[FakeTelegram, str]]:
+    """A fake on a loopback port: (fake, its base URL); a hanging handler is let go at the end."""
+    fake = FakeTelegram(token=token)
+    with serve_in_thread(fake.app) as url:
+        yield fake, url
+        fake.released = True
+
+
+@contextmanager
+def fresh(fake: FakeTelegram) -> Iterator[FakeTelegram]:
+    """The fake for one test: reset first, and a hanging handler let go before the next test."""
+    fake.reset()
+    yield fake
+    fake.released = True
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from app.push.incident_push import render
 from app.push.incident_schemas import IncidentKind, IncidentRequest
 from tests.conftest import TOKENS, bearer
 from tests.fakes.server import free_port, serve_in_thread
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, fresh, served
 from tests.service_proc import running_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,17 +39,14 @@ OP = bearer("OPERATOR")
 
 @pytest.fixture(scope="module")
 def tg_server() -> Iterator[tuple[FakeTelegram, str]]:
-    fake = FakeTelegram(token=BOT_TOKEN)
-    with serve_in_thread(fake.app) as url:
-        yield fake, url
-        fake.released = True
+    with served(BOT_TOKEN) as server:
+        yield server
 
 
 @pytest.fixture
 def telegram(tg_server: tuple[FakeTelegram, str]) -> Iterator[FakeTelegram]:
-    tg_server[0].reset()
-    yield tg_server[0]
-    tg_server[0].released = True
+    with fresh(tg_server[0]) as fake:
+        yield fake
 
 
 @dataclass

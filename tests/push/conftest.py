@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.fakes.server import serve_in_thread
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, fresh, served
 
 # Token-shaped (as BotFather issues them) so the shape patterns are exercised too.
 BOT_TOKEN = "7512345678:AAFakeTok3n_for-push-tests_0123456789xyz"
@@ -18,18 +17,14 @@ CHAT_ID = "-1001234567890"
 
 @pytest.fixture(scope="session")
 def telegram_server() -> Iterator[tuple[FakeTelegram, str]]:
-    fake = FakeTelegram(token=BOT_TOKEN)
-    with serve_in_thread(fake.app) as url:
-        yield fake, url
-        fake.released = True
+    with served(BOT_TOKEN) as server:
+        yield server
 
 
 @pytest.fixture
 def telegram(telegram_server: tuple[FakeTelegram, str]) -> Iterator[FakeTelegram]:
-    fake, _ = telegram_server
-    fake.reset()
-    yield fake
-    fake.released = True  # let a hanging handler finish before the next test
+    with fresh(telegram_server[0]) as fake:
+        yield fake
 
 
 @pytest.fixture
