@@ -88,17 +88,29 @@ async def _incidents(ctx: CheckContext, *where: ColumnElement[bool]) -> tuple[in
     return (int(rows[0][1]) if rows else 0), [r[0] for r in rows]
 
 
-async def check_open_p0(ctx: CheckContext) -> OpsCheck:
-    count, ids = await _incidents(ctx, _active_p0())
+async def _counted(
+    ctx: CheckContext,
+    name: str,
+    status: CheckStatus,
+    code: ReasonCode,
+    what: str,
+    *where: ColumnElement[bool],
+) -> OpsCheck:
+    """OK with count 0, or `status` naming how many incidents match `where` and the oldest."""
+    count, ids = await _incidents(ctx, *where)
     if not count:
-        return ok("open_p0_incidents", count=0)
-    return problem(
+        return ok(name, count=0)
+    return problem(name, status, code, f"{count} {what}", count=count, incident_ids=ids)
+
+
+async def check_open_p0(ctx: CheckContext) -> OpsCheck:
+    return await _counted(
+        ctx,
         "open_p0_incidents",
         CheckStatus.BLOCKED,
         ReasonCode.OPEN_P0_INCIDENTS,
-        f"{count} P0 incident(s) open or investigating",
-        count=count,
-        incident_ids=ids,
+        "P0 incident(s) open or investigating",
+        _active_p0(),
     )
 
 
@@ -158,18 +170,14 @@ async def check_self_test(ctx: CheckContext) -> OpsCheck:
 
 
 async def check_stale_incidents(ctx: CheckContext) -> OpsCheck:
-    count, ids = await _incidents(
-        ctx, Incident.stale.is_(True), Incident.status.in_(ACTIVE_STATUSES)
-    )
-    if not count:
-        return ok("stale_incidents", count=0)
-    return problem(
+    return await _counted(
+        ctx,
         "stale_incidents",
         CheckStatus.WARN,
         ReasonCode.STALE_INCIDENTS,
-        f"{count} active incident(s) whose alert stopped arriving (stale)",
-        count=count,
-        incident_ids=ids,
+        "active incident(s) whose alert stopped arriving (stale)",
+        Incident.stale.is_(True),
+        Incident.status.in_(ACTIVE_STATUSES),
     )
 
 
