@@ -76,6 +76,17 @@ async def outbox(client: httpx.AsyncClient) -> dict[str, Any]:
     return body
 
 
+async def ready_to_send(
+    client: httpx.AsyncClient, n: int = 1, budget: int = 1, **fields: Any
+) -> list[str]:
+    """n queued messages, every gate open for `budget` sends, and an outbox run: a send's
+    set-up. The queued message ids."""
+    ids = await queue(client, n, **fields)
+    await open_gates(client, budget=budget)
+    await outbox(client)
+    return ids
+
+
 async def send(client: httpx.AsyncClient) -> list[dict[str, Any]]:
     response = await client.post("/api/push/send", params={"confirm": "true"}, headers=OP)
     assert response.status_code == 200, response.text

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from app.core.clock import FixedClock
 from tests.fakes.telegram import FakeTelegram
-from tests.push.helpers import OP, open_gates, outbox, queue
+from tests.push.helpers import OP, ready_to_send
 from tests.push.racing import race
 
 MESSAGES = 6
@@ -23,9 +23,8 @@ async def test_two_processes_send_each_message_once(
     clock: FixedClock,
     tmp_path: Path,
 ) -> None:
-    ids = await queue(client, MESSAGES)
-    await open_gates(client, budget=MESSAGES)  # budget enough for all: only claims stop doubles
-    await outbox(client)
+    # A budget enough for all: only the claims stop doubles.
+    ids = await ready_to_send(client, MESSAGES, budget=MESSAGES)
     telegram.delay = 0.05  # keep each send in flight long enough for the other to try it
     outputs = race(app, clock, tmp_path, "tests.push.send_worker")
 

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from app.core.clock import FixedClock
 from tests.dbutil import plain
 from tests.fakes.telegram import FakeTelegram
-from tests.push.helpers import OP, decisions, open_gates, outbox, queue, send
+from tests.push.helpers import OP, decisions, outbox, queue, ready_to_send, send
 from tests.push.racing import ROOT, worker_env
 from tests.push.test_send_midrun import _after_each_delivery
 
@@ -57,9 +57,7 @@ async def test_killed_sender_message_is_settled_once_a_newer_outbox_exists(
     clock: FixedClock,
     tmp_path: Path,
 ) -> None:
-    [crashed] = await queue(client, title="Crashed mid-send")
-    await open_gates(client, budget=3)
-    await outbox(client)
+    [crashed] = await ready_to_send(client, title="Crashed mid-send", budget=3)
     telegram.always = "hang"  # the worker's sendMessage is in flight when it dies
     go = tmp_path / "go"
     go.touch()
@@ -110,9 +108,7 @@ async def test_killed_sender_message_is_settled_once_a_newer_outbox_exists(
 async def test_expired_claim_on_the_latest_outbox_is_settled_not_resent(
     client: httpx.AsyncClient, telegram: FakeTelegram, clock: FixedClock, database_url: str
 ) -> None:
-    [crashed] = await queue(client, title="Crashed mid-send")
-    await open_gates(client, budget=2)
-    await outbox(client)
+    [crashed] = await ready_to_send(client, title="Crashed mid-send", budget=2)
     conn = await asyncpg.connect(plain(database_url))
     try:  # what a sender that died after its claim leaves behind
         await conn.execute(
@@ -137,9 +133,7 @@ async def test_slow_sender_settled_meanwhile_records_what_really_happened(
     clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    [message] = await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    [message] = await ready_to_send(client)
 
     async def outlive_the_lease(n: int) -> None:
         clock.advance(timedelta(seconds=LEASE + 1))
@@ -157,9 +151,7 @@ async def test_read_timeout_is_not_repeated_and_leaves_the_message_unconfirmed(
     client: httpx.AsyncClient, telegram: FakeTelegram, sleeps: list[float]
 ) -> None:
     """The request left and no answer came: repeating it could post the message twice."""
-    [message] = await queue(client)
-    await open_gates(client, budget=2)
-    await outbox(client)
+    [message] = await ready_to_send(client, budget=2)
     telegram.always = "hang"
     [receipt] = await send(client)
     assert (receipt["decision"], receipt["error_class"]) == ("FAILED", "ReadTimeout")
@@ -178,9 +170,7 @@ async def test_connection_refused_is_retried_and_stays_pending(
     """Nothing reached Telegram: the message waits for the next window, as before."""
     from tests.fakes.server import free_port
 
-    [message] = await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    [message] = await ready_to_send(client)
     telegram_client = app.state.push_telegram
     telegram_client._http.base_url = f"http://127.0.0.1:{free_port()}"  # nobody listens
     [receipt] = await send(client)

@@ -7,7 +7,16 @@ import pytest
 
 from tests.conftest import bearer
 from tests.fakes.telegram import FakeTelegram
-from tests.push.helpers import OP, decisions, open_gates, outbox, patch_gates, queue, send
+from tests.push.helpers import (
+    OP,
+    decisions,
+    open_gates,
+    outbox,
+    patch_gates,
+    queue,
+    ready_to_send,
+    send,
+)
 
 
 async def test_send_requires_confirm(client: httpx.AsyncClient, telegram: FakeTelegram) -> None:
@@ -24,9 +33,7 @@ async def test_viewer_cannot_send(client: httpx.AsyncClient, telegram: FakeTeleg
 async def test_emergency_stop_wins_over_everything(
     client: httpx.AsyncClient, telegram: FakeTelegram
 ) -> None:
-    await queue(client, 2)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client, 2)
     await patch_gates(client, emergency_stop=True, reason="incident bridge says stop")
     receipts = await send(client)
     assert decisions(receipts) == [("BLOCKED", "EMERGENCY_STOP")] * 2
@@ -125,9 +132,7 @@ async def test_allowlist_chat(client: httpx.AsyncClient, telegram: FakeTelegram)
 async def test_window_budget_one_sends_one(
     client: httpx.AsyncClient, telegram: FakeTelegram
 ) -> None:
-    await queue(client, 3)
-    await open_gates(client, budget=1)
-    await outbox(client)
+    await ready_to_send(client, 3, budget=1)
     assert decisions(await send(client)) == [
         ("SENT", None),
         ("BLOCKED", "WINDOW_CONSUMED"),
@@ -154,9 +159,7 @@ async def test_expired_window(
     from app.core.clock import FixedClock
 
     assert isinstance(clock, FixedClock)
-    await queue(client)
-    await open_gates(client)  # ttl 600 s
-    await outbox(client)
+    await ready_to_send(client)  # ttl 600 s
     clock.advance(timedelta(seconds=601))
     assert decisions(await send(client)) == [("BLOCKED", "WINDOW_CONSUMED")]
 

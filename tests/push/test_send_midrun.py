@@ -17,7 +17,16 @@ import pytest
 from app.core.clock import FixedClock
 from app.push import send as send_module
 from tests.fakes.telegram import FakeTelegram
-from tests.push.helpers import OP, decisions, open_gates, outbox, patch_gates, queue, send
+from tests.push.helpers import (
+    OP,
+    decisions,
+    open_gates,
+    outbox,
+    patch_gates,
+    queue,
+    ready_to_send,
+    send,
+)
 
 Hook = Callable[[int], Awaitable[None]]
 
@@ -40,9 +49,7 @@ def _after_each_delivery(monkeypatch: pytest.MonkeyPatch, hook: Hook) -> None:
 async def test_emergency_stop_set_mid_run_stops_the_next_message(
     client: httpx.AsyncClient, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await queue(client, 3)
-    await open_gates(client, budget=3)
-    await outbox(client)
+    await ready_to_send(client, 3, budget=3)
 
     async def stop(n: int) -> None:
         if n == 1:
@@ -63,9 +70,7 @@ async def test_emergency_stop_set_mid_run_stops_the_next_message(
 async def test_sender_switched_off_mid_run_stops_the_next_message(
     client: httpx.AsyncClient, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await queue(client, 2)
-    await open_gates(client, budget=2)
-    await outbox(client)
+    await ready_to_send(client, 2, budget=2)
 
     async def switch_off(n: int) -> None:
         await patch_gates(client, sender_enabled=False)
@@ -80,9 +85,7 @@ async def test_window_expiring_mid_run_blocks_the_next_message(
     clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await queue(client, 2)
-    await open_gates(client, budget=5)  # default TTL: 600 s
-    await outbox(client)
+    await ready_to_send(client, 2, budget=5)  # default TTL: 600 s
 
     async def slow(n: int) -> None:
         clock.advance(timedelta(seconds=601))

@@ -11,20 +11,16 @@ import pytest
 from app.push import paths as P
 from tests.fakes.telegram import FakeTelegram
 from tests.push.conftest import CHAT_ID
-from tests.push.helpers import OP, decisions, open_gates, outbox, queue, send
+from tests.push.helpers import OP, decisions, outbox, ready_to_send, send
 
 
 async def _walk(client: httpx.AsyncClient, budget: int = 1) -> list[dict[str, object]]:
-    await queue(client)
-    await open_gates(client, budget=budget)
-    await outbox(client)
+    await ready_to_send(client, budget=budget)
     return await send(client)
 
 
 async def test_sent_receipt_and_body(client: httpx.AsyncClient, telegram: FakeTelegram) -> None:
-    await queue(client, title="CPU <high> & rising", content="load 12 > 8")
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client, title="CPU <high> & rising", content="load 12 > 8")
     [receipt] = await send(client)
     assert receipt["decision"] == "SENT"
     assert receipt["http_status"] == 200
@@ -69,9 +65,7 @@ async def test_client_errors_fail_without_retry(
     error_class: str,
     text: str,
 ) -> None:
-    await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client)
     telegram.always = failure
     [receipt] = await send(client)
     assert receipt["decision"] == "FAILED"
@@ -85,9 +79,7 @@ async def test_client_errors_fail_without_retry(
 async def test_failed_message_stays_pending_for_the_next_window(
     client: httpx.AsyncClient, telegram: FakeTelegram
 ) -> None:
-    await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client)
     telegram.fail_next("chat_not_found")
     assert decisions(await send(client)) == [("FAILED", None)]
     # The window's one unit was spent on the attempt; a new window lets it through.
@@ -102,9 +94,7 @@ async def test_failed_message_stays_pending_for_the_next_window(
 async def test_429_waits_retry_after_then_sends(
     client: httpx.AsyncClient, telegram: FakeTelegram, sleeps: list[float]
 ) -> None:
-    await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client)
     telegram.retry_after = 7
     telegram.fail_next("429")
     assert decisions(await send(client)) == [("SENT", None)]
@@ -114,9 +104,7 @@ async def test_429_waits_retry_after_then_sends(
 async def test_429_beyond_the_retry_budget_fails(
     client: httpx.AsyncClient, telegram: FakeTelegram, sleeps: list[float]
 ) -> None:
-    await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client)
     telegram.retry_after = 3600  # longer than HTTP_MAX_RETRY_SECONDS: not waited
     telegram.always = "429"
     [receipt] = await send(client)
@@ -128,9 +116,7 @@ async def test_429_beyond_the_retry_budget_fails(
 async def test_5xx_backs_off_and_recovers(
     client: httpx.AsyncClient, telegram: FakeTelegram, sleeps: list[float]
 ) -> None:
-    await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client)
     telegram.fail_next("502", "500")
     assert decisions(await send(client)) == [("SENT", None)]
     assert len(sleeps) == 2
@@ -139,9 +125,7 @@ async def test_5xx_backs_off_and_recovers(
 async def test_5xx_exhausted_fails(
     client: httpx.AsyncClient, telegram: FakeTelegram, sleeps: list[float]
 ) -> None:
-    await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client)
     telegram.always = "500"
     [receipt] = await send(client)
     assert (receipt["decision"], receipt["http_status"]) == ("FAILED", 500)
@@ -152,9 +136,7 @@ async def test_5xx_exhausted_fails(
 async def test_hang_times_out_and_fails(
     client: httpx.AsyncClient, telegram: FakeTelegram, sleeps: list[float]
 ) -> None:
-    await queue(client)
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client)
     telegram.always = "hang"
     [receipt] = await send(client)
     assert receipt["decision"] == "FAILED"
@@ -165,9 +147,7 @@ async def test_hang_times_out_and_fails(
 async def test_cant_parse_entities_falls_back_to_plain_text(
     client: httpx.AsyncClient, telegram: FakeTelegram
 ) -> None:
-    await queue(client, title="a < b")
-    await open_gates(client)
-    await outbox(client)
+    await ready_to_send(client, title="a < b")
     telegram.always = "cant_parse"
     assert decisions(await send(client)) == [("SENT", None)]
     calls = [r for r in telegram.requests if r.method == "sendMessage"]
@@ -178,9 +158,7 @@ async def test_cant_parse_entities_falls_back_to_plain_text(
 async def test_receipt_files_and_evidence(
     client: httpx.AsyncClient, telegram: FakeTelegram, data_dir: Path
 ) -> None:
-    await queue(client, 2)
-    await open_gates(client, budget=1)
-    await outbox(client)
+    await ready_to_send(client, 2, budget=1)
     receipts = await send(client)
     log = (data_dir / P.RECEIPTS_LOG).read_text().splitlines()
     assert [json.loads(line)["send_id"] for line in log] == [r["send_id"] for r in receipts]
@@ -213,9 +191,7 @@ async def test_receipt_files_and_evidence(
 async def test_receipts_api_filters_and_pages(
     client: httpx.AsyncClient, telegram: FakeTelegram
 ) -> None:
-    await queue(client, 3)
-    await open_gates(client, budget=1)
-    await outbox(client)
+    await ready_to_send(client, 3, budget=1)
     await send(client)
     blocked = await client.get(
         "/api/push/receipts", params={"decision": "BLOCKED", "limit": 1}, headers=OP
