@@ -18,6 +18,7 @@ import hashlib
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,6 +177,19 @@ def pod(
     }
 
 
+def _annotate(d: Deployment, body: dict[str, Any]) -> None:
+    """A deployment PATCH (a rollout restart): the pod template's annotations."""
+    template = body.get("spec", {}).get("template", {}).get("metadata", {})
+    d.annotations.update(template.get("annotations", {}))
+
+
+def _scale(d: Deployment, body: dict[str, Any]) -> None:
+    """A scale PATCH: the replicas (ready at once unless `auto_ready` is off)."""
+    d.replicas = int(body["spec"]["replicas"])
+    if d.auto_ready:
+        d.ready = d.replicas
+
+
 @dataclass
 class FakeKubernetes:
     deployments: dict[tuple[str, str], Deployment] = field(default_factory=dict)
@@ -272,7 +286,14 @@ class FakeKubernetes:
         while any(path.startswith(prefix) for prefix in self.hang):
             await asyncio.sleep(0.05)
 
-    async def deployment(self, request: Request) -> JSONResponse:
+    async def _patchable(
+        self,
+        request: Request,
+        change: Callable[[Deployment, dict[str, Any]], None],
+        answer: Callable[[Deployment], dict[str, Any]],
+    ) -> JSONResponse:
+        """GET or PATCH one deployment resource: a PATCH is recorded, `change`d in, and bumps
+        the deployment's generation; either way the answer is `answer(deployment)`."""
         ns, name = request.path_params["ns"], request.path_params["name"]
         await self._maybe_hang(request.url.path)
         d = self.deployments.get((ns, name))
@@ -284,28 +305,15 @@ class FakeKubernetes:
                 self.patches.append(
                     Patch(request.url.path, request.headers.get("content-type", ""), body)
                 )
-                annotations = body.get("spec", {}).get("template", {}).get("metadata", {})
-                d.annotations.update(annotations.get("annotations", {}))
+                change(d, body)
                 d.generation += 1
-        return JSONResponse(self.deployment_json(d))
+        return JSONResponse(answer(d))
+
+    async def deployment(self, request: Request) -> JSONResponse:
+        return await self._patchable(request, _annotate, self.deployment_json)
 
     async def scale(self, request: Request) -> JSONResponse:
-        ns, name = request.path_params["ns"], request.path_params["name"]
-        await self._maybe_hang(request.url.path)
-        d = self.deployments.get((ns, name))
-        if d is None:
-            return _not_found("deployments.apps", name)
-        if request.method == "PATCH":
-            body = json.loads(await request.body())
-            with self._lock:
-                self.patches.append(
-                    Patch(request.url.path, request.headers.get("content-type", ""), body)
-                )
-                d.replicas = int(body["spec"]["replicas"])
-                d.generation += 1
-                if d.auto_ready:
-                    d.ready = d.replicas
-        return JSONResponse(self.scale_json(d))
+        return await self._patchable(request, _scale, self.scale_json)
 
     @staticmethod
     def _selector(request: Request) -> dict[str, str]:
