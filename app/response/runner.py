@@ -131,8 +131,21 @@ class PipelineRunner:
                     self._active.add(incident_id)
                 if incident_id is not None:
                     await self._run_all(incident_id, claimed)
+                    self._chain_claim()
             finally:
                 self._queue.task_done()
+
+    def _chain_claim(self) -> None:
+        """After a run, a worker with nothing queued claims the next due pipeline at once.
+
+        A storm lands in the local queue of the worker that answered its webhooks; without
+        this, the other workers (and replicas) joined in only PIPELINE_CONCURRENCY pipelines
+        per sweep interval. The chain stops at the first claim that finds nothing due.
+        """
+        free = self.concurrency - len(self._active) - len(self._queued) - self._slots
+        if self._queue.empty() and free > 0:
+            self._slots += 1
+            self._queue.put_nowait(None)
 
     async def _run_all(self, incident_id: str, claimed: bool) -> None:
         """Run one pipeline (already in `_active`), and again for a claim taken meanwhile."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.core.clock import FixedClock
 from app.response.runner import PipelineRunner
 from tests.fakes.k8s import Deployment, pod
 from tests.response.conftest import (
+    IDLE_LIMIT,
     Peers,
     Sleeps,
     dedup_key_of,
@@ -207,3 +209,18 @@ async def test_crash_looping_pods_are_deleted_healthy_ones_kept(
     assert "OOMKilled" in {r for p in pods["pods"] for r in p["reasons"]}
     [action] = incident.remediation_actions or []
     assert (action["from"], action["to"], action["success"]) == (1, 0, True)
+
+
+@pytest.mark.parametrize("extra_settings", [{"PIPELINE_CONCURRENCY": 2}])
+async def test_a_worker_that_joins_a_storm_keeps_claiming_until_it_is_drained(
+    app: FastAPI, peers: Peers, sleeps: Sleeps
+) -> None:
+    # A storm queued on another worker: pending in the database, kicked nowhere here. One
+    # sweep offers at most 2 slots; each finished run claims the next due pipeline at once,
+    # so this worker drains all 12 instead of 2 per sweep interval (an hour in these tests).
+    ids = [await insert_incident(app, priority="P2", service="nowhere") for _ in range(12)]
+    runner: PipelineRunner = app.state.pipeline_runner
+    await runner.sweep_once()
+    await asyncio.wait_for(runner.wait_idle(), IDLE_LIMIT)
+    states = [(await load(app, i)).pipeline_state.value for i in ids]
+    assert states == ["done"] * 12
