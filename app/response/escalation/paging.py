@@ -38,15 +38,34 @@ class PageResult(enum.StrEnum):
     INACTIVE = "inactive"  # the incident is over: nothing to page
 
 
-async def _group_of(incident: Incident) -> tuple[str, str, str]:
+def _group_fields(incident: Incident) -> tuple[str, str, str]:
     """(key, receiver, group key); an incident from before groups is a group of its own."""
+    receiver = incident.receiver or "api"
+    group_key = incident.group_key or f"incident:{incident.id}"
+    return incident.page_key or page_key(receiver, group_key), receiver, group_key
+
+
+async def _group_of(incident: Incident) -> tuple[str, str, str]:
+    """The incident's group, recorded on it (in the caller's transaction) if it had none."""
+    key, receiver, group_key = _group_fields(incident)
     if incident.page_key is None:
-        incident.receiver = incident.receiver or "api"
-        incident.group_key = incident.group_key or f"incident:{incident.id}"
-        incident.page_key = page_key(incident.receiver, incident.group_key)
-    assert incident.receiver is not None  # type narrowing  # nosec B101
-    assert incident.group_key is not None  # type narrowing  # nosec B101
-    return incident.page_key, incident.receiver, incident.group_key
+        incident.receiver, incident.group_key, incident.page_key = receiver, group_key, key
+    return key, receiver, group_key
+
+
+async def _ensure_group(deps: PipelineContext, incident_id: str) -> bool:
+    """Create the incident's group row if it is new, in a transaction of its own; False when
+    the incident is gone. Never under the incident's lock: the insert waits for a worker that
+    holds the group row, and that worker locks the group's incidents next (lock order: a
+    group before its incidents), so waiting while holding an incident deadlocks."""
+    async with deps.sessionmaker() as session:
+        incident = await session.get(Incident, incident_id)
+        if incident is None:
+            return False
+        key, receiver, group_key = _group_fields(incident)
+    async with deps.sessionmaker() as session, session.begin():
+        await groups.ensure(session, key, receiver, group_key)
+    return True
 
 
 async def _flapping(deps: PipelineContext, session: object, incident: Incident) -> int:
@@ -65,12 +84,13 @@ async def _flapping(deps: PipelineContext, session: object, incident: Incident) 
 async def page(deps: PipelineContext, incident_id: str, owner: str) -> PageResult:
     """Decide and record how this incident pages, then deliver what its group owes."""
     s = deps.settings
+    if not await _ensure_group(deps, incident_id):
+        return PageResult.INACTIVE
     async with deps.sessionmaker() as session, session.begin():
         incident = await session.get(Incident, incident_id, with_for_update=True)
         if incident is None or incident.status not in ACTIVE_STATUSES:
             return PageResult.INACTIVE
-        key, receiver, group_key = await _group_of(incident)
-        await groups.ensure(session, key, receiver, group_key)
+        key, _, _ = await _group_of(incident)
         if incident.page_decision is None:
             decision, note = await _decide(deps, session, incident, key)
             await ledger.decide(session, [incident_id], decision, note)
@@ -136,12 +156,13 @@ async def notify(deps: PipelineContext, incident_id: str, owner: str) -> NotifyR
     """Ask for Slack: the group posts once when it opens and once when it resolves."""
     if deps.settings.SLACK_WEBHOOK_URL is None:
         return NotifyResult.SKIPPED
+    if not await _ensure_group(deps, incident_id):
+        return NotifyResult.INACTIVE
     async with deps.sessionmaker() as session, session.begin():
         incident = await session.get(Incident, incident_id, with_for_update=True)
         if incident is None or incident.status not in ACTIVE_STATUSES:
             return NotifyResult.INACTIVE
-        key, receiver, group_key = await _group_of(incident)
-        await groups.ensure(session, key, receiver, group_key)
+        key, _, _ = await _group_of(incident)
         await ledger.want_slack(session, incident_id, "Slack: one message per group")
     await _wake(deps, key)
     await reconcile(deps, key, owner)

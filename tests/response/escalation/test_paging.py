@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -16,13 +17,21 @@ from sqlalchemy import select, text
 from app.core.clock import FixedClock
 from app.core.maintenance import run_jobs as maintenance_once
 from app.incidents.alertmanager import page_key
+from app.response.escalation import groups, paging
 from app.response.escalation.groups import STORM_KEY
 from app.response.escalation.queries import held_pages
 from app.response.models import Delivery, PageCall
 from app.response.runner import PipelineRunner
 from tests.conftest import bearer
 from tests.incidents.payloads import alert, webhook
-from tests.response.conftest import IDLE_LIMIT, Peers, load, timeline
+from tests.response.conftest import (
+    IDLE_LIMIT,
+    Peers,
+    dedup_key_of,
+    insert_incident,
+    load,
+    timeline,
+)
 
 AM = bearer("ALERTMANAGER")
 OPERATOR = bearer("OPERATOR")
@@ -318,3 +327,42 @@ async def test_acknowledge_through_the_api_acknowledges_the_group_page(
     [ack] = peers.pagerduty.events("acknowledge")
     assert ack["dedup_key"] == page_key(RECEIVER, group("DiskFull"))
     assert peers.pagerduty.incidents[0].status == "acknowledged"
+
+
+async def test_paging_never_waits_for_its_group_while_holding_its_incident(
+    app: FastAPI, database_url: str, peers: Peers
+) -> None:
+    # Lock order is a group, then its incidents (a worker holding a group's claim marks the
+    # group's incidents next). page() used to create the group row while holding its
+    # incident's lock, which waits on the group's holder: a deadlock (seen in the suite).
+    incident_id = await insert_incident(app, priority="P0", service="nowhere")
+    key = dedup_key_of(incident_id)
+    async with app.state.sessionmaker() as session, session.begin():
+        await groups.ensure(session, key, "api", f"incident:{incident_id}")
+    holder = await asyncpg.connect(database_url)
+    probe = await asyncpg.connect(database_url)
+    runner: PipelineRunner = app.state.pipeline_runner
+    try:
+        holder_tx = holder.transaction()
+        await holder_tx.start()
+        await holder.execute("UPDATE page_groups SET owner = 'other-worker' WHERE key = $1", key)
+        paging_task = asyncio.create_task(paging.page(runner.deps, incident_id, "me"))
+        for _ in range(100):  # until page() waits for the group (bounded: 10 s)
+            waiting = await probe.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND datname = current_database()"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.1)
+        assert waiting, "page() never waited for the group row"
+        async with probe.transaction():  # the incident is free while page() waits
+            locked = await probe.fetchval(
+                "SELECT id FROM incidents WHERE id = $1 FOR UPDATE NOWAIT", incident_id
+            )
+        assert locked == incident_id
+        await holder_tx.rollback()
+        assert await asyncio.wait_for(paging_task, IDLE_LIMIT) in set(paging.PageResult)
+    finally:
+        await holder.close()
+        await probe.close()
