@@ -13,7 +13,12 @@ from app.console.render import mount_static as mount_console_static
 from app.console.router import router as console_router
 from app.console.tickets_pages import router as console_tickets_router
 from app.core.clock import Clock
-from app.core.db import make_engine, make_probe_engine, make_sessionmaker
+from app.core.db import (
+    make_engine,
+    make_probe_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from app.core.errors import install_error_handlers
 from app.core.guard import RequestGuard
 from app.core.maintenance import maintenance_lifespan
@@ -53,6 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.read_sessionmaker = make_read_sessionmaker(engine)
     probe_engine = make_probe_engine(settings)
     app.state.probe_engine = probe_engine
     app.state.probe_sessionmaker = make_sessionmaker(probe_engine)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.core.auth import OperatorAuth, OperatorOrScriptAuth, ReadAuth
-from app.core.db import SessionDep
+from app.core.db import ReadSessionDep, SessionDep
 from app.core.deps import ClockDep, EngineDep, SettingsDep
 from app.incidents import service
 from app.incidents.deps import PipelineDep
@@ -37,7 +37,7 @@ def _utc(value: datetime | None) -> datetime | None:
 async def list_incidents(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: ReadAuth,
     status: Annotated[list[IncidentStatus], Query()] = [],  # noqa: B006 - FastAPI copies it
     priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
@@ -65,7 +65,7 @@ async def list_incidents(
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)
-async def get_incident(incident_id: str, session: SessionDep, _: ReadAuth) -> IncidentDetail:
+async def get_incident(incident_id: str, session: ReadSessionDep, _: ReadAuth) -> IncidentDetail:
     """One incident with diagnostics, remediation actions and its timeline."""
     incident = await service.get_incident(session, incident_id)
     events = await list_events(session, incident_id)

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import asyncpg
+import asyncpg.transaction
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from app.core.clock import FixedClock
@@ -187,3 +190,25 @@ async def test_stale_incidents_are_flagged_not_closed(
     assert detail["timeline"][-1]["kind"] == "flagged_stale"
     await _fire(client, "Silenced", "stale01")  # it came back: no longer stale
     assert (await client.get(f"/incidents/{iid}", headers=READ)).json()["stale"] is False
+
+
+async def test_reads_cost_no_transaction_round_trips(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    iid = await _fire(client, "ReadOnly", "read01")
+    await client.get("/incidents", headers=READ)  # the pool's first connection is set up
+    begun: list[object] = []
+    real_start = asyncpg.transaction.Transaction.start
+
+    async def counted(self: asyncpg.transaction.Transaction) -> None:
+        begun.append(self)
+        await real_start(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted)
+    listed = await client.get("/incidents", headers=READ)
+    detail = await client.get(f"/incidents/{iid}", headers=READ)
+    assert [listed.status_code, detail.status_code] == [200, 200]
+    assert detail.json()["timeline"][0]["kind"] == "created"
+    assert begun == []  # no BEGIN/ROLLBACK around a read: each statement is its own
+    await client.post(f"/incidents/{iid}/acknowledge", headers=OP)
+    assert len(begun) == 1  # a write still runs in its transaction
