@@ -122,8 +122,9 @@ class Incident(Base):
     page_decision: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
-        Index("ix_incidents_status", "status"),
-        Index("ix_incidents_priority", "priority"),
+        # The status and priority filters, newest first (0011_incident_filter_indexes).
+        Index("ix_incidents_status_created_at", "status", "created_at"),
+        Index("ix_incidents_priority_created_at", "priority", "created_at"),
         Index("ix_incidents_created_at", "created_at"),
         # One active incident per fingerprint: what makes two replicas agree on dedup.
         Index(
