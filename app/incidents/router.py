@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter
 
 from app.core.auth import OperatorAuth, OperatorOrScriptAuth, ReadAuth
 from app.core.db import ReadSessionDep, SessionDep
@@ -25,6 +26,7 @@ from app.incidents.schemas import (
 from app.incidents.timeline import list_events
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
+_LISTING = TypeAdapter(list[IncidentOut])
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -36,7 +38,6 @@ def _utc(value: datetime | None) -> datetime | None:
 @router.get("", response_model=list[IncidentOut])
 async def list_incidents(
     request: Request,
-    response: Response,
     session: ReadSessionDep,
     _: ReadAuth,
     status: Annotated[list[IncidentStatus], Query()] = [],  # noqa: B006 - FastAPI copies it
@@ -47,7 +48,7 @@ async def list_incidents(
     service_name: Annotated[str | None, Query(alias="service")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
-) -> list[IncidentOut]:
+) -> Response:
     """A JSON array, newest first; the next page is in `Link: <…>; rel="next"`."""
     filters = service.IncidentFilter(
         statuses=status,
@@ -58,10 +59,15 @@ async def list_incidents(
         service=service_name,
     )
     rows, next_cursor = await service.list_incidents(session, filters, limit, cursor)
+    # From each row's loaded values: reading 26 instrumented attributes per row through
+    # from_attributes cost more than the query (a quarter of the worker's time at 1M rows),
+    # and serialised once here rather than validated again against the response model.
+    listing = _LISTING.validate_python([row.__dict__ for row in rows])
+    response = Response(_LISTING.dump_json(listing), media_type="application/json")
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
-    return [IncidentOut.model_validate(row) for row in rows]
+    return response
 
 
 @router.get("/{incident_id}", response_model=IncidentDetail)

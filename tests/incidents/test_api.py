@@ -212,3 +212,21 @@ async def test_reads_cost_no_transaction_round_trips(
     assert begun == []  # no BEGIN/ROLLBACK around a read: each statement is its own
     await client.post(f"/incidents/{iid}/acknowledge", headers=OP)
     assert len(begun) == 1  # a write still runs in its transaction
+
+
+async def test_list_pages_through_link_headers(client: httpx.AsyncClient) -> None:
+    ids = [await _fire(client, f"Page{n}", f"page{n:02d}") for n in range(5)]
+    seen: list[str] = []
+    url: str | None = "/incidents?limit=2"
+    for _ in range(5):  # bounded: 3 pages expected
+        if url is None:
+            break
+        page = await client.get(url, headers=READ)
+        assert page.status_code == 200
+        assert page.headers["content-type"] == "application/json"
+        seen += [i["id"] for i in page.json()]
+        link = page.headers.get("link")
+        url = link.split(";")[0].strip("<>") if link else None
+    assert url is None
+    assert sorted(seen) == sorted(ids)  # every incident once, none repeated
+    assert len(seen) == 5
