@@ -172,6 +172,7 @@ class Settings(PagingSettings):
     RETENTION_IGNORED_ALERTS_DAYS: int = Field(default=30, ge=0)
     RETENTION_DELIVERY_ATTEMPTS_DAYS: int = Field(default=90, ge=0)
     RETENTION_PUSH_RECEIPTS_DAYS: int = Field(default=90, ge=0)  # push_send_receipts rows
+    RETENTION_PAGE_CALLS_DAYS: int = Field(default=90, ge=0)  # page_calls rows (the call log)
     RETENTION_REPORT_SNAPSHOTS_DAYS: int = Field(default=30, ge=0)  # reports/**/snapshots/*.json
     RETENTION_JSONL_DAYS: int = Field(default=365, ge=0)  # rotated segments of state/**/*.jsonl
     # The active JSONL file is rotated once its first line is this old, or at this size.

@@ -176,7 +176,10 @@ class PageCall(Base):
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     at: Mapped[datetime] = mapped_column(TS, nullable=False)
 
-    __table_args__ = (Index("ix_page_calls_page_key_id", "page_key", "id"),)
+    __table_args__ = (
+        Index("ix_page_calls_page_key_id", "page_key", "id"),
+        Index("ix_page_calls_at", "at"),  # retention, oldest first
+    )
 
 
 class PageBudget(Base):

@@ -39,6 +39,7 @@ ROW_RULES: tuple[RowRule, ...] = (
         "delivery_attempts", "incident_delivery_attempts", "at", "RETENTION_DELIVERY_ATTEMPTS_DAYS"
     ),
     RowRule("push_receipts", "push_send_receipts", "asof", "RETENTION_PUSH_RECEIPTS_DAYS"),
+    RowRule("page_calls", "page_calls", "at", "RETENTION_PAGE_CALLS_DAYS"),
 )
 
 

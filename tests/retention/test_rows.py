@@ -19,7 +19,7 @@ from app.core.clock import FixedClock
 from app.core.maintenance import run_jobs
 from app.incidents.models import IgnoredAlert, Incident, IncidentEvent, Priority
 from app.push.models import PushSendReceipt
-from app.response.models import Delivery, DeliveryAttempt
+from app.response.models import Delivery, DeliveryAttempt, PageCall
 
 DAY = timedelta(days=1)
 
@@ -90,6 +90,17 @@ async def _fill(app: FastAPI, clock: FixedClock) -> str:
                     at=now - age,
                 )
             )
+            session.add(  # the page call log: 90 days
+                PageCall(
+                    page_key="k" * 64,
+                    episode=0,
+                    channel="pagerduty",
+                    event="trigger",
+                    result="delivered",
+                    http_status=202,
+                    at=now - age,
+                )
+            )
             session.add(
                 PushSendReceipt(
                     send_id=str(uuid.uuid4()),
@@ -119,6 +130,8 @@ async def test_old_rows_go_recent_and_other_rows_stay(app: FastAPI, clock: Fixed
     assert await _count(app, DeliveryAttempt) == 1
     assert await _count(app, PushSendReceipt, PushSendReceipt.asof < cutoff_90) == 0
     assert await _count(app, PushSendReceipt) == 1
+    assert await _count(app, PageCall, PageCall.at < cutoff_90) == 0
+    assert await _count(app, PageCall) == 1
     assert await _count(app, Delivery) == 1  # the delivery record itself stays
 
 
