@@ -8,7 +8,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.core.settings import Settings
 from app.incidents import batcher
 from tests.conftest import bearer
 from tests.incidents.payloads import alert, webhook
@@ -94,3 +96,24 @@ async def test_a_lost_connection_is_still_a_503(
     answer = await client.post("/webhook/alert", json=webhook(alert("A"), alert("B")), headers=AM)
     assert answer.status_code == 503
     assert answer.headers["retry-after"] == "5"
+
+
+async def test_every_lane_is_connected_and_prepared_before_the_first_webhook(
+    app: FastAPI, settings: Settings, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        for _ in range(100):  # the lanes warm up in the background: at most 5 s
+            last_queries = await conn.fetch(
+                "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'ops-backend-ingest'"
+            )
+            # pg_stat_activity keeps the first 1 kB of the text: the webhook statement's head.
+            warm = [q for (q,) in last_queries if q.lstrip().startswith("WITH input AS (")]
+            if len(warm) == settings.WEBHOOK_INGEST_LANES:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    assert len(last_queries) == settings.WEBHOOK_INGEST_LANES
+    assert len(warm) == settings.WEBHOOK_INGEST_LANES
