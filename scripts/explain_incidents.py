@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from benchlib import add_server_url  # noqa: E402
 
 from app.core import migrations  # noqa: E402
+from app.core.db import INGEST_PLANNER  # noqa: E402
 from app.incidents.ingest import INGEST_PARAMS, INGEST_SQL  # noqa: E402
 from app.incidents.models import Incident, IncidentStatus, Priority  # noqa: E402
 from app.incidents.service import IncidentFilter, _filtered  # noqa: E402
@@ -166,12 +167,17 @@ async def main(server_url: str, rows: int) -> int:
             await conn.fetchval("SELECT starts_at FROM incidents WHERE fingerprint = 'fp-15'")
         )
         alerts = len(cast(list[int], values["ord"]))
-        for mode in ("auto", "force_generic_plan"):
+        # A first run's custom plan, and the cached generic plan the ingest pool runs.
+        for mode, planner in (
+            ("auto", {"plan_cache_mode": "auto"}),
+            ("ingest pool", INGEST_PLANNER),
+        ):
             # EXPLAIN ANALYZE really writes: each run is rolled back, the table stays as filled.
             tx = conn.transaction()
             await tx.start()
             try:
-                await conn.execute(f"SET LOCAL plan_cache_mode = {mode}")
+                for setting, value in planner.items():
+                    await conn.execute(f"SET LOCAL {setting} = {value}")
                 plan = "\n".join(
                     r[0]
                     for r in await conn.fetch(
@@ -181,7 +187,7 @@ async def main(server_url: str, rows: int) -> int:
                 )
             finally:
                 await tx.rollback()
-            print(f"== webhook ingest ({alerts} alerts, plan_cache_mode={mode})")
+            print(f"== webhook ingest ({alerts} alerts, {mode}: {planner})")
             print(f"{plan}\n")
             if "Seq Scan on incidents" in plan:
                 bad.append(f"webhook ingest ({mode})")

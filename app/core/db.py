@@ -79,6 +79,12 @@ def make_probe_engine(settings: Settings) -> AsyncEngine:
     return make_engine(settings, pool_size=1, max_overflow=2)
 
 
+# The webhook statement's planner settings. Its plan is made once per connection and kept, so
+# a sequential scan chosen while `incidents` was small would read the whole table on every
+# webhook once it is large; every table the statement reads has an index for it.
+INGEST_PLANNER = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
+
+
 def make_ingest_engine(settings: Settings) -> AsyncEngine:
     """The webhook statement's own pool, one connection per ingest lane.
 
@@ -92,10 +98,7 @@ def make_ingest_engine(settings: Settings) -> AsyncEngine:
         settings,
         pool_size=settings.WEBHOOK_INGEST_LANES,
         max_overflow=0,
-        server_settings={
-            "application_name": "ops-backend-ingest",
-            "plan_cache_mode": "force_generic_plan",
-        },
+        server_settings={"application_name": "ops-backend-ingest", **INGEST_PLANNER},
     )
 
 

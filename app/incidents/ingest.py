@@ -44,42 +44,51 @@ beats AS (
       alert_name = EXCLUDED.alert_name, beats = h.beats + EXCLUDED.beats
   RETURNING 1
 ),
-latest AS (
-  -- Per alert, so the plan is an index probe whatever the table's statistics were when a
-  -- connection cached it (a plan cached on an empty table must not scan it when it is large).
-  SELECT input.fp, l.id, l.status, l.starts_at
-  FROM input CROSS JOIN LATERAL (
+probe AS (
+  -- Per alert, what the table holds for its fingerprint: the latest incident and the active
+  -- one. Each is an index probe whatever the table's statistics were when a connection cached
+  -- the plan (a plan cached on an empty table must not scan it when it is large), and each
+  -- row carries its alert's columns, so no later step joins two sets of alerts: such a join
+  -- can become a nested loop that compares every alert with every other (quadratic in a batch
+  -- of 500; tests/incidents/test_ingest_plan.py).
+  SELECT input.*, l.id AS latest_id, l.status AS latest_status,
+         l.starts_at AS latest_starts_at, a.id AS active_id, a.status AS active_status
+  FROM input
+  LEFT JOIN LATERAL (
     SELECT i.id, i.status::text AS status, i.starts_at FROM incidents i
     WHERE i.fingerprint = input.fp ORDER BY i.created_at DESC, i.id DESC LIMIT 1
-  ) l
-),
-active AS (
-  SELECT input.fp, a.id, a.status
-  FROM input CROSS JOIN LATERAL (
+  ) l ON true
+  LEFT JOIN LATERAL (
     SELECT i.id, i.status::text AS status FROM incidents i
     WHERE i.fingerprint = input.fp AND i.status IN ('open', 'investigating') LIMIT 1
-  ) a
+  ) a ON true
 ),
 same_occurrence AS (
   -- Still firing with the startsAt of an incident already resolved/closed: the same
   -- occurrence (e.g. remediated, or closed by an operator), so count it, never reopen.
-  SELECT input.ord, input.copies, l.id FROM input JOIN latest l ON l.fp = input.fp
-  WHERE input.firing AND l.status IN ('resolved', 'closed') AND input.starts_at IS NOT NULL
-    AND l.starts_at = input.starts_at
-    AND NOT EXISTS (SELECT 1 FROM active a WHERE a.fp = input.fp)
+  SELECT p.ord, p.copies, p.latest_id AS id FROM probe p
+  WHERE p.firing AND p.active_id IS NULL AND p.latest_status IN ('resolved', 'closed')
+    AND p.starts_at IS NOT NULL AND p.latest_starts_at = p.starts_at
+),
+resolving AS (
+  SELECT p.active_id AS id, p.active_status AS status, p.ends_at FROM probe p
+  WHERE NOT p.firing AND p.active_status IN ('open', 'investigating')
 ),
 upserted AS (
   INSERT INTO incidents AS i (
     id, alert_name, priority, status, summary, description, fingerprint, service, severity,
     source, labels, annotations, generator_url, starts_at, last_seen_at, previous_incident_id,
     pipeline_state, occurrence_count, created_at, updated_at, group_key, receiver, page_key)
-  SELECT input.new_id, input.alert_name, CAST(input.priority AS incident_priority), 'open',
-         input.summary, input.description, input.fp, input.service, input.severity, :source,
-         CAST(input.labels AS jsonb), CAST(input.annotations AS jsonb), input.generator_url,
-         input.starts_at, :now, l.id, CAST(input.pipeline AS incident_pipeline_state),
-         input.copies, :now, :now, input.group_key, input.receiver, input.page_key
-  FROM input LEFT JOIN latest l ON l.fp = input.fp
-  WHERE input.firing AND input.ord NOT IN (SELECT ord FROM same_occurrence)
+  SELECT p.new_id, p.alert_name, CAST(p.priority AS incident_priority), 'open', p.summary,
+         p.description, p.fp, p.service, p.severity, :source, CAST(p.labels AS jsonb),
+         CAST(p.annotations AS jsonb), p.generator_url, p.starts_at, :now, p.latest_id,
+         CAST(p.pipeline AS incident_pipeline_state), p.copies, :now, :now, p.group_key,
+         p.receiver, p.page_key
+  FROM probe p
+  WHERE p.firing AND p.ord NOT IN (SELECT ord FROM same_occurrence)
+  -- In fingerprint order: concurrent statements take the unique index's entries in one order
+  -- and cannot deadlock on them.
+  ORDER BY p.ord
   ON CONFLICT (fingerprint) WHERE status IN ('open', 'investigating')
   DO UPDATE SET last_seen_at = EXCLUDED.last_seen_at,
                 occurrence_count = i.occurrence_count + EXCLUDED.occurrence_count,
@@ -94,20 +103,23 @@ touched AS (
   UPDATE incidents i SET last_seen_at = :now, occurrence_count = i.occurrence_count + s.copies,
                          updated_at = :now
   FROM same_occurrence s WHERE i.id = s.id
-  RETURNING i.id
+  RETURNING i.id, i.fingerprint AS fp
 ),
 resolved AS (
-  UPDATE incidents i SET status = 'resolved', resolved_at = COALESCE(input.ends_at, :now),
+  UPDATE incidents i SET status = 'resolved', resolved_at = COALESCE(r.ends_at, :now),
                          last_seen_at = :now, updated_at = :now, stale = false
-  FROM input JOIN active a ON a.fp = input.fp
-  WHERE NOT input.firing AND i.id = a.id AND i.status IN ('open', 'investigating')
-  RETURNING i.id, i.fingerprint AS fp, i.resolved_at
+  FROM resolving r
+  -- Re-checked on the row as locked (another statement may have resolved it since the probe),
+  -- as text: as an enum test it matches the partial index of active incidents, and a plan
+  -- cached on a small table then scans every active incident once per alert.
+  WHERE i.id = r.id AND i.status::text IN ('open', 'investigating')
+  RETURNING i.id, i.fingerprint AS fp, i.resolved_at, r.status AS from_status
 ),
 ignored_new AS (
   INSERT INTO ignored_alerts (received_at, fingerprint, alert_name, reason, labels, ends_at)
-  SELECT :now, input.fp, input.alert_name, 'resolved_without_incident',
-         CAST(input.labels AS jsonb), input.ends_at
-  FROM input WHERE NOT input.firing AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.fp = input.fp)
+  SELECT :now, p.fp, p.alert_name, 'resolved_without_incident', CAST(p.labels AS jsonb),
+         p.ends_at
+  FROM probe p WHERE NOT p.firing AND p.latest_id IS NULL
   RETURNING 1
 ),
 events AS (
@@ -120,25 +132,22 @@ events AS (
   UNION ALL
   SELECT t.id, :now, 'repeated_after_resolution', :source, NULL, NULL, NULL FROM touched t
   UNION ALL
-  SELECT r.id, :now, 'resolved', :source, a.status, 'resolved',
+  SELECT r.id, :now, 'resolved', :source, r.from_status, 'resolved',
          jsonb_build_object('resolved_at', r.resolved_at)
-  FROM resolved r JOIN active a ON a.id = r.id
+  FROM resolved r
   RETURNING 1
 )
-SELECT input.ord,
-       COALESCE(u.id, t.id, r.id, a.id, l.id) AS incident_id,
-       CASE WHEN u.id IS NOT NULL THEN CASE WHEN u.inserted THEN 'created' ELSE 'updated' END
-            WHEN t.id IS NOT NULL THEN 'updated'
-            WHEN r.id IS NOT NULL THEN 'resolved'
-            ELSE 'ignored' END AS outcome
-FROM input
-LEFT JOIN upserted u ON u.fp = input.fp
-LEFT JOIN same_occurrence so ON so.ord = input.ord
-LEFT JOIN touched t ON t.id = so.id
-LEFT JOIN resolved r ON r.fp = input.fp
-LEFT JOIN active a ON a.fp = input.fp AND NOT input.firing
-LEFT JOIN latest l ON l.fp = input.fp AND NOT input.firing
-ORDER BY input.ord
+-- What happened to each alert, by fingerprint; `ignored` rows (rank 1) only stand for an alert
+-- that nothing else answers for (resolved without an active incident to resolve).
+SELECT u.fp, u.id AS incident_id,
+       CASE WHEN u.inserted THEN 'created' ELSE 'updated' END AS outcome, 0 AS rank
+FROM upserted u
+UNION ALL
+SELECT t.fp, t.id, 'updated', 0 FROM touched t
+UNION ALL
+SELECT r.fp, r.id, 'resolved', 0 FROM resolved r
+UNION ALL
+SELECT p.fp, COALESCE(p.active_id, p.latest_id), 'ignored', 1 FROM probe p WHERE NOT p.firing
 """
 
 
@@ -228,9 +237,9 @@ async def ingest_alerts(
     }
     values = {**columns, "now": now, "source": source}
     rows = await conn.fetch(INGEST_SQL, *(values[name] for name in INGEST_PARAMS))
-    by_fp: dict[str, tuple[str | None, Outcome]] = {
-        chosen[row["ord"]].fingerprint: (row["incident_id"], row["outcome"]) for row in rows
-    }
+    by_fp: dict[str, tuple[str | None, Outcome]] = {}
+    for row in sorted(rows, key=lambda r: -r["rank"]):  # rank 0 (what was done) wins
+        by_fp[row["fp"]] = (row["incident_id"], row["outcome"])
     results = []
     seen: set[str] = set()
     for alert in alerts:
