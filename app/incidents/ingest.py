@@ -71,6 +71,8 @@ same_occurrence AS (
     AND p.starts_at IS NOT NULL AND p.latest_starts_at = p.starts_at
 ),
 resolving AS (
+  -- Tested on the status rather than the id: the planner then expects few rows here and
+  -- resolves them through the primary key, one probe each.
   SELECT p.active_id AS id, p.active_status AS status, p.ends_at FROM probe p
   WHERE NOT p.firing AND p.active_status IN ('open', 'investigating')
 ),
